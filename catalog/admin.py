@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from catalog.models import Artist, AudioAsset, Label, Recording, Release, Work
+
+
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+
+
+@admin.register(Artist)
+class ArtistAdmin(admin.ModelAdmin):
+    list_display = ["name", "isni", "ipi", "label"]
+    search_fields = ["name", "isni", "ipi"]
+    list_filter = ["label"]
+
+
+@admin.register(Work)
+class WorkAdmin(admin.ModelAdmin):
+    list_display = ["title", "iswc"]
+    search_fields = ["title", "iswc"]
+    filter_horizontal = ["writers"]
+
+
+class ReferenceAssetInline(admin.TabularInline):
+    model = AudioAsset
+    fields = ["original_name", "format", "codec", "sample_rate", "channels", "duration_s", "sha256", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        # Reference audio is registered through fingerprinting, which also indexes it.
+        return False
+
+
+@admin.register(Recording)
+class RecordingAdmin(admin.ModelAdmin):
+    list_display = ["title", "isrc", "external_id", "label", "duration_s"]
+    search_fields = ["title", "isrc", "external_id", "artists__name"]
+    list_filter = ["label"]
+    filter_horizontal = ["artists", "works"]
+    inlines = [ReferenceAssetInline]
+
+
+@admin.register(Release)
+class ReleaseAdmin(admin.ModelAdmin):
+    list_display = ["title", "upc", "label", "release_date"]
+    search_fields = ["title", "upc"]
+    filter_horizontal = ["recordings"]
+
+
+@admin.register(AudioAsset)
+class AudioAssetAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "kind", "recording", "format", "duration_s", "created_at"]
+    list_filter = ["kind", "format"]
+    search_fields = ["original_name", "sha256", "recording__title", "recording__isrc"]
+    readonly_fields = [f.name for f in AudioAsset._meta.fields]
+
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False

@@ -1,0 +1,199 @@
+"""What labels own: labels, artists, works, recordings, releases and the audio files behind them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from catalog import identifiers
+
+
+def _validate(normalize: Callable[[str], str], value: str) -> None:
+    try:
+        normalize(value)
+    except identifiers.IdentifierError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+# Module-level functions (not closures) so migrations can refer to them.
+def validate_isrc(value: str) -> None:
+    _validate(identifiers.normalize_isrc, value)
+
+
+def validate_iswc(value: str) -> None:
+    _validate(identifiers.normalize_iswc, value)
+
+
+def validate_isni(value: str) -> None:
+    _validate(identifiers.normalize_isni, value)
+
+
+def validate_ipi(value: str) -> None:
+    _validate(identifiers.normalize_ipi, value)
+
+
+def validate_upc(value: str) -> None:
+    _validate(identifiers.normalize_upc, value)
+
+
+class NormalizedIdentifiersMixin(models.Model):
+    """Stores identifiers in their normal form; a malformed one raises before anything is written."""
+
+    identifier_fields: dict[str, Callable[[str], str]] = {}
+
+    class Meta:
+        abstract = True
+
+    def normalize_identifiers(self) -> None:
+        errors: dict[str, list[str]] = {}
+        for field, normalize in self.identifier_fields.items():
+            value = getattr(self, field)
+            if not value:
+                setattr(self, field, None)
+                continue
+            try:
+                setattr(self, field, normalize(value))
+            except identifiers.IdentifierError as exc:
+                errors[field] = [str(exc)]
+        if errors:
+            raise ValidationError(errors)
+
+    def clean(self) -> None:
+        super().clean()
+        self.normalize_identifiers()
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.normalize_identifiers()
+        super().save(*args, **kwargs)
+
+
+class Label(models.Model):
+    """A record label: the owner of recordings and the tenant staff act for."""
+
+    name = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Artist(NormalizedIdentifiersMixin):
+    """A performer or writer, identified by ISNI and (for writers) an IPI name number."""
+
+    name = models.CharField(max_length=200, db_index=True)
+    isni = models.CharField("ISNI", max_length=16, unique=True, null=True, blank=True, validators=[validate_isni])
+    ipi = models.CharField("IPI name number", max_length=11, unique=True, null=True, blank=True, validators=[validate_ipi])
+    label = models.ForeignKey(Label, on_delete=models.SET_NULL, null=True, blank=True, related_name="artists")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    identifier_fields = {"isni": identifiers.normalize_isni, "ipi": identifiers.normalize_ipi}
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Work(NormalizedIdentifiersMixin):
+    """A composition (ISWC): the melody and lyrics that recordings embed."""
+
+    title = models.CharField(max_length=300, db_index=True)
+    iswc = models.CharField("ISWC", max_length=11, unique=True, null=True, blank=True, validators=[validate_iswc])
+    writers = models.ManyToManyField(Artist, blank=True, related_name="works")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    identifier_fields = {"iswc": identifiers.normalize_iswc}
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({identifiers.format_iswc(self.iswc)})" if self.iswc else self.title
+
+
+class Recording(NormalizedIdentifiersMixin):
+    """A sound recording (master), identified by ISRC, with its reference audio."""
+
+    title = models.CharField(max_length=300, db_index=True)
+    isrc = models.CharField("ISRC", max_length=12, unique=True, null=True, blank=True, validators=[validate_isrc])
+    # The id a label's own systems (or a benchmark's reference list) know the recording by.
+    external_id = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    label = models.ForeignKey(Label, on_delete=models.PROTECT, null=True, blank=True, related_name="recordings")
+    artists = models.ManyToManyField(Artist, blank=True, related_name="recordings")
+    works = models.ManyToManyField(Work, blank=True, related_name="recordings")
+    duration_s = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    identifier_fields = {"isrc": identifiers.normalize_isrc}
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({identifiers.format_isrc(self.isrc)})" if self.isrc else self.title
+
+
+class Release(NormalizedIdentifiersMixin):
+    """A product (album, single) identified by its UPC or EAN barcode."""
+
+    title = models.CharField(max_length=300, db_index=True)
+    upc = models.CharField("UPC/EAN", max_length=13, unique=True, null=True, blank=True, validators=[validate_upc])
+    label = models.ForeignKey(Label, on_delete=models.PROTECT, null=True, blank=True, related_name="releases")
+    recordings = models.ManyToManyField(Recording, blank=True, related_name="releases")
+    release_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    identifier_fields = {"upc": identifiers.normalize_upc}
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+def audio_upload_path(asset: AudioAsset, filename: str) -> str:
+    # Content-addressed, so two uploads of the same bytes can never overwrite each other's file.
+    return f"audio/{asset.kind}/{asset.sha256[:2]}/{asset.sha256}.{asset.format}"
+
+
+class AudioAsset(models.Model):
+    """One stored audio file: a recording's reference audio or a platform's upload."""
+
+    class Kind(models.TextChoices):
+        REFERENCE = "reference", "Reference"
+        UPLOAD = "upload", "Upload"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    recording = models.ForeignKey(
+        Recording, on_delete=models.CASCADE, null=True, blank=True, related_name="reference_assets"
+    )
+    file = models.FileField(upload_to=audio_upload_path, max_length=300)
+    original_name = models.CharField(max_length=300, blank=True)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size_bytes = models.BigIntegerField()
+    format = models.CharField(max_length=16, help_text="Container sniffed from the content, not the file name.")
+    codec = models.CharField(max_length=32, blank=True)
+    sample_rate = models.PositiveIntegerField(help_text="Hz, as stored in the file.")
+    channels = models.PositiveSmallIntegerField()
+    duration_s = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "sha256"], name="audio_asset_unique_content_per_kind"),
+            models.CheckConstraint(
+                condition=models.Q(kind="upload") | models.Q(recording__isnull=False),
+                name="audio_asset_reference_has_recording",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.original_name or self.sha256[:12]}"

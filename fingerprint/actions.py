@@ -1,0 +1,229 @@
+"""The identification verbs: register reference audio, accept an upload, identify a scan.
+
+Views, admin, commands and tasks call these; nothing here knows about rights (they listen to
+`fingerprint.signals.scan_identified`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import AudioAsset, Recording
+from fingerprint import audio, landmarks, matching, params
+from fingerprint.landmark_store import IndexMismatchError, LandmarkStore
+from fingerprint.models import Match, ReferenceFingerprint, Scan
+from fingerprint.signals import scan_identified
+
+logger = logging.getLogger(__name__)
+
+# A reference with fewer landmarks than this could never gather MIN_ALIGNED_HASHES.
+MIN_REFERENCE_LANDMARKS = params.MIN_ALIGNED_HASHES
+
+_stores: dict[Path, LandmarkStore] = {}
+
+
+class ReferenceConflictError(ValueError):
+    """The audio is already registered as the reference of another recording."""
+
+
+def landmark_store() -> LandmarkStore:
+    """The process's store for the configured index directory (keeps its loaded generation)."""
+    directory = Path(settings.FINGERPRINT_INDEX_DIR)
+    if directory not in _stores:
+        _stores[directory] = LandmarkStore(directory)
+    return _stores[directory]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def decode_for_analysis(path: Path) -> audio.DecodedAudio:
+    """Decode with the configured size and duration limits."""
+    return audio.decode(
+        path, max_bytes=settings.AUDIO_MAX_BYTES, max_duration_s=settings.AUDIO_MAX_DURATION_S
+    )
+
+
+def _new_asset(path: Path, sha256: str, info: audio.AudioInfo, kind: str, original_name: str,
+               recording: Recording | None) -> AudioAsset:
+    asset = AudioAsset(
+        kind=kind,
+        recording=recording,
+        original_name=original_name or path.name,
+        sha256=sha256,
+        size_bytes=path.stat().st_size,
+        format=info.format,
+        codec=info.codec,
+        sample_rate=info.sample_rate,
+        channels=info.channels,
+        duration_s=info.duration_s,
+    )
+    with path.open("rb") as fh:
+        asset.file.save(path.name, File(fh), save=False)
+    return asset
+
+
+def _delete_file(asset: AudioAsset | None) -> None:
+    if asset is not None and asset.file.name:
+        asset.file.storage.delete(asset.file.name)
+
+
+def register_reference(recording: Recording, path: str | Path, original_name: str = "") -> AudioAsset:
+    """Store, fingerprint and index reference audio for `recording`.
+
+    Idempotent for the same bytes and recording. Raises audio.AudioError for unusable audio and
+    ReferenceConflictError when the bytes are another recording's reference; in either case no
+    row, file or index entry is left behind.
+    """
+    path = Path(path)
+    sha256 = sha256_of(path) if path.exists() and path.stat().st_size else ""
+    existing = AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE, sha256=sha256).select_related("recording").first()
+    if existing is not None:
+        if existing.recording_id != recording.pk:
+            raise ReferenceConflictError(
+                f"This audio is already the reference of recording {existing.recording}; "
+                "one master registered twice must be resolved by staff, not claimed twice."
+            )
+        if ReferenceFingerprint.objects.filter(asset=existing, engine_version=params.ENGINE_VERSION).exists():
+            return existing
+    decoded = decode_for_analysis(path)
+    marks = landmarks.extract(decoded.samples)
+    if len(marks) < MIN_REFERENCE_LANDMARKS:
+        raise audio.AudioError("no_landmarks", "The audio has too little spectral structure to fingerprint.")
+
+    store = landmark_store()
+    asset = existing
+    created_file = False
+    indexed = False
+    try:
+        with transaction.atomic():
+            if asset is None:
+                asset = _new_asset(path, sha256, decoded.info, AudioAsset.Kind.REFERENCE, original_name, recording)
+                created_file = True
+                asset.save()
+            ReferenceFingerprint.objects.update_or_create(
+                asset=asset,
+                defaults={"engine_version": params.ENGINE_VERSION, "landmark_count": len(marks),
+                          "indexed_at": timezone.now()},
+            )
+            if recording.duration_s is None:
+                recording.duration_s = decoded.info.duration_s
+                recording.save(update_fields=["duration_s"])
+            # Last inside the transaction: if indexing fails, the rows roll back with it.
+            store.add(asset.pk, marks.hashes, marks.frames)
+            indexed = True
+    except BaseException:
+        if indexed and asset is not None:
+            store.remove(asset.pk)
+        if created_file:
+            _delete_file(asset)
+        raise
+    return asset
+
+
+def submit_upload(path: str | Path, original_name: str = "", submitted_by: object | None = None) -> Scan:
+    """Validate and store an upload, create its Scan and queue identification after commit.
+
+    The same bytes submitted again return the existing scan. Unusable audio raises
+    audio.AudioError before anything is stored.
+    """
+    path = Path(path)
+    sha256 = sha256_of(path) if path.exists() and path.stat().st_size else ""
+    existing = Scan.objects.filter(asset__kind=AudioAsset.Kind.UPLOAD, asset__sha256=sha256).order_by("-created_at").first()
+    if existing is not None:
+        return existing
+    decoded = decode_for_analysis(path)
+    asset = None
+    try:
+        with transaction.atomic():
+            asset = _new_asset(path, sha256, decoded.info, AudioAsset.Kind.UPLOAD, original_name, None)
+            asset.save()
+            scan = Scan.objects.create(asset=asset, submitted_by=submitted_by)
+    except BaseException:
+        _delete_file(asset)
+        raise
+    from fingerprint import tasks  # tasks import this module
+
+    transaction.on_commit(lambda: tasks.identify_scan.delay(scan.pk))
+    return scan
+
+
+def identify_scan(scan_id: int) -> Scan:
+    """Match a scan's upload against the index and store its matches. Idempotent: a done scan is kept."""
+    scan = Scan.objects.select_related("asset").get(pk=scan_id)
+    if scan.status == Scan.Status.DONE:
+        return scan
+    Scan.objects.filter(pk=scan.pk).update(status=Scan.Status.RUNNING, started_at=timezone.now(), error="")
+    try:
+        alignments = find_alignments(Path(scan.asset.file.path))
+    except (audio.AudioError, IndexMismatchError, FileNotFoundError) as exc:
+        Scan.objects.filter(pk=scan.pk).update(status=Scan.Status.FAILED, error=str(exc), finished_at=timezone.now())
+        scan.refresh_from_db()
+        return scan
+
+    references = AudioAsset.objects.in_bulk([a.ref_id for a in alignments])
+    with transaction.atomic():
+        scan = Scan.objects.select_for_update().get(pk=scan_id)
+        if scan.status == Scan.Status.DONE:  # another worker finished it meanwhile
+            return scan
+        scan.matches.all().delete()
+        for alignment in alignments:
+            reference = references.get(alignment.ref_id)
+            if reference is None or reference.recording_id is None:
+                continue  # removed from the catalogue after the index was written
+            Match.objects.create(
+                scan=scan,
+                recording_id=reference.recording_id,
+                reference_asset=reference,
+                query_start_s=round(alignment.query_start_s, 3),
+                query_end_s=round(alignment.query_end_s, 3),
+                reference_start_s=round(alignment.query_start_s + alignment.offset_s, 3),
+                reference_end_s=round(alignment.query_end_s + alignment.offset_s, 3),
+                aligned_landmarks=alignment.aligned,
+                score=float(alignment.aligned),
+                confidence=round(alignment.confidence, 4),
+                engine_version=params.ENGINE_VERSION,
+            )
+        scan.status = Scan.Status.DONE
+        scan.engine_version = params.ENGINE_VERSION
+        scan.finished_at = timezone.now()
+        scan.save(update_fields=["status", "engine_version", "finished_at"])
+        transaction.on_commit(lambda: scan_identified.send(sender=Scan, scan_id=scan_id))
+    return scan
+
+
+def find_alignments(path: Path) -> list[matching.Alignment]:
+    """The references heard in the audio at `path` that pass the match decision, best first."""
+    decoded = decode_for_analysis(path)
+    marks = landmarks.extract(decoded.samples)
+    postings = landmark_store().lookup(marks.hashes)
+    alignments = matching.best_alignments(marks.frames, postings.query_index, postings.refs, postings.ref_frames)
+    return [a for a in alignments if a.is_match()]
+
+
+def rebuild_index() -> int:
+    """Re-fingerprint every reference asset into a fresh index generation; returns how many."""
+    assets = list(AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE).order_by("pk"))
+
+    def items():  # type: ignore[no-untyped-def]
+        for asset in assets:
+            marks = landmarks.extract(decode_for_analysis(Path(asset.file.path)).samples)
+            ReferenceFingerprint.objects.update_or_create(
+                asset=asset, defaults={"engine_version": params.ENGINE_VERSION, "landmark_count": len(marks),
+                                       "indexed_at": timezone.now()})
+            yield asset.pk, marks.hashes, marks.frames
+
+    landmark_store().rebuild(items())
+    return len(assets)

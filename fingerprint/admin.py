@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from fingerprint.models import Match, ReferenceFingerprint, Scan
+
+
+class MatchInline(admin.TabularInline):
+    model = Match
+    fields = ["recording", "query_start_s", "query_end_s", "reference_start_s", "reference_end_s",
+              "pitch_factor", "tempo_factor", "score", "confidence", "engine_version"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Scan)
+class ScanAdmin(admin.ModelAdmin):
+    list_display = ["id", "asset", "status", "submitted_by", "created_at", "finished_at"]
+    list_filter = ["status"]
+    search_fields = ["asset__original_name", "asset__sha256"]
+    readonly_fields = ["asset", "submitted_by", "status", "error", "engine_version", "created_at",
+                       "started_at", "finished_at"]
+    inlines = [MatchInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Match)
+class MatchAdmin(admin.ModelAdmin):
+    list_display = ["id", "scan", "recording", "query_start_s", "reference_start_s", "score", "confidence"]
+    search_fields = ["recording__title", "recording__isrc"]
+    readonly_fields = [f.name for f in Match._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(ReferenceFingerprint)
+class ReferenceFingerprintAdmin(admin.ModelAdmin):
+    list_display = ["asset", "engine_version", "landmark_count", "indexed_at"]
+    readonly_fields = ["asset", "engine_version", "landmark_count", "indexed_at"]

@@ -1,0 +1,233 @@
+"""Decode any supported audio file to mono float32 at one analysis rate, with limits and clear errors.
+
+The only module that talks to the decoder (PyAV's bundled ffmpeg libraries). The container is
+sniffed from the first bytes, never trusted from the file name.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from fingerprint import params
+
+# Containers we accept, by sniffed signature. M4A covers MP4/AAC/ALAC audio.
+SUPPORTED_FORMATS = ("wav", "mp3", "flac", "ogg", "m4a")
+
+
+class AudioError(ValueError):
+    """Audio that cannot be used, with a machine-readable `code` and a message for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What the file says about itself: container, codec, native rate and channels, duration (s)."""
+
+    format: str
+    codec: str
+    sample_rate: int
+    channels: int
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    """Mono float32 samples in [-1, 1] at `sample_rate` Hz, plus the source file's own info."""
+
+    samples: np.ndarray
+    sample_rate: int
+    info: AudioInfo
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+def sniff_format(head: bytes) -> str | None:
+    """Name the container from the file's first bytes (at least 12), or None if it is not audio we read."""
+    if len(head) >= 12 and head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[:4] == b"OggS":
+        return "ogg"
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        return "m4a"
+    if head[:3] == b"ID3":
+        return "mp3"
+    if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0 and (head[1] & 0x06) != 0:
+        return "mp3"  # an MPEG audio frame sync with a valid layer
+    return None
+
+
+def _check_file(path: Path, max_bytes: int) -> str:
+    size = path.stat().st_size
+    if size == 0:
+        raise AudioError("empty", "The file is empty (0 bytes).")
+    if size > max_bytes:
+        raise AudioError("too_large", f"The file is {size} bytes; the limit is {max_bytes} bytes.")
+    with path.open("rb") as fh:
+        head = fh.read(64)
+    fmt = sniff_format(head)
+    if fmt is None:
+        raise AudioError(
+            "unsupported_format",
+            "The content is not a supported audio format (WAV, MP3, FLAC, Ogg Vorbis/Opus, M4A/AAC), "
+            "whatever its file name says.",
+        )
+    return fmt
+
+
+def _wav_declared_seconds(path: Path) -> float | None:
+    """Duration the WAV header promises, read from its fmt and data chunks (ffmpeg trusts the file size)."""
+    with path.open("rb") as fh:
+        if fh.read(12)[:4] != b"RIFF":
+            return None
+        byte_rate = None
+        while True:
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                return None
+            chunk_id, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if chunk_id == b"fmt ":
+                fmt = fh.read(size + (size & 1))
+                byte_rate = struct.unpack("<I", fmt[8:12])[0] if len(fmt) >= 12 else None
+            elif chunk_id == b"data":
+                return size / byte_rate if byte_rate else None
+            else:
+                fh.seek(size + (size & 1), io.SEEK_CUR)
+
+
+def _declared_seconds(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000
+    return None
+
+
+def decode(
+    path: str | Path,
+    sample_rate: int = params.ANALYSIS_SAMPLE_RATE,
+    *,
+    max_bytes: int,
+    max_duration_s: float,
+    min_duration_s: float = params.MIN_DURATION_S,
+) -> DecodedAudio:
+    """Decode `path` to mono float32 at `sample_rate` Hz, refusing anything unusable with an AudioError.
+
+    Refused: empty, oversize (bytes), not audio, undecodable, truncated (shorter than its header
+    declares), longer than `max_duration_s`, shorter than `min_duration_s`, or silent.
+    """
+    path = Path(path)
+    fmt = _check_file(path, max_bytes)
+    try:
+        container = av.open(str(path), mode="r")
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+        raise AudioError("undecodable", f"The {fmt.upper()} file cannot be opened: {exc}.") from exc
+    with container:
+        if not container.streams.audio:
+            raise AudioError("no_audio", f"The {fmt.upper()} file holds no audio stream.")
+        stream = container.streams.audio[0]
+        declared = _wav_declared_seconds(path) if fmt == "wav" else _declared_seconds(container, stream)
+        if declared is not None and declared > max_duration_s:
+            raise AudioError("too_long", f"The audio lasts {declared:.0f} s; the limit is {max_duration_s:.0f} s.")
+        info = AudioInfo(
+            format=fmt,
+            codec=stream.codec_context.name,
+            sample_rate=stream.codec_context.sample_rate or 0,
+            channels=stream.codec_context.channels or 0,
+            duration_s=declared or 0.0,
+        )
+        samples = _decode_stream(container, stream, sample_rate, max_duration_s, fmt)
+
+    decoded_s = len(samples) / sample_rate
+    if declared is not None and decoded_s < declared - params.TRUNCATION_TOLERANCE_S:
+        raise AudioError(
+            "truncated",
+            f"The {fmt.upper()} file is truncated: its header declares {declared:.2f} s "
+            f"but only {decoded_s:.2f} s could be decoded.",
+        )
+    if decoded_s < min_duration_s:
+        raise AudioError("too_short", f"The audio lasts {decoded_s:.2f} s; at least {min_duration_s:.1f} s is needed.")
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    if rms <= 10 ** (params.SILENCE_RMS_DBFS / 20):
+        raise AudioError("silent", "The audio is silent: there is nothing to identify.")
+    info = AudioInfo(info.format, info.codec, info.sample_rate, info.channels, round(decoded_s, 3))
+    return DecodedAudio(samples=samples, sample_rate=sample_rate, info=info)
+
+
+def _decode_stream(
+    container: av.container.InputContainer,
+    stream: av.audio.stream.AudioStream,
+    sample_rate: int,
+    max_duration_s: float,
+    fmt: str,
+) -> np.ndarray:
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+    chunks: list[np.ndarray] = []
+    total = 0
+    limit = int(max_duration_s * sample_rate) + sample_rate
+    try:
+        for frame in container.decode(stream):
+            frame.pts = None  # let the resampler count samples itself; broken timestamps must not matter
+            for out in resampler.resample(frame):
+                chunk = out.to_ndarray().reshape(-1)
+                chunks.append(chunk)
+                total += len(chunk)
+            if total > limit:
+                raise AudioError("too_long", f"The audio lasts over {max_duration_s:.0f} s, the limit.")
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().reshape(-1))
+    except av.error.FFmpegError as exc:
+        raise AudioError("undecodable", f"The {fmt.upper()} file is corrupt and cannot be decoded: {exc}.") from exc
+    if not chunks:
+        raise AudioError("undecodable", f"The {fmt.upper()} file holds no decodable audio.")
+    samples = np.concatenate(chunks).astype(np.float32, copy=False)
+    return np.clip(samples, -1.0, 1.0)
+
+
+# Encoders for the formats we write (demo queries, test fixtures): container name, codec, rate.
+_ENCODERS = {
+    "wav": ("wav", "pcm_s16le", None),
+    "flac": ("flac", "flac", None),
+    "mp3": ("mp3", "libmp3lame", None),
+    "ogg": ("ogg", "libopus", 48000),
+    "m4a": ("ipod", "aac", None),
+}
+
+
+def encode(samples: np.ndarray, sample_rate: int, fmt: str, bitrate: int | None = None) -> bytes:
+    """Encode mono float32 `samples` at `sample_rate` Hz as `fmt` (wav, flac, mp3, ogg/Opus, m4a/AAC)."""
+    if fmt not in _ENCODERS:
+        raise ValueError(f"cannot encode {fmt!r}; choose one of {sorted(_ENCODERS)}")
+    container_name, codec, codec_rate = _ENCODERS[fmt]
+    rate = codec_rate or sample_rate
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format=container_name) as container:
+        stream = container.add_stream(codec, rate=rate, layout="mono")
+        if bitrate:
+            stream.bit_rate = bitrate
+        frame = av.AudioFrame.from_ndarray(
+            np.clip(samples, -1, 1).astype(np.float32).reshape(1, -1), format="flt", layout="mono"
+        )
+        frame.sample_rate = sample_rate
+        if codec_rate and codec_rate != sample_rate:
+            frames = av.AudioResampler(format="flt", layout="mono", rate=codec_rate).resample(frame)
+        else:
+            frames = [frame]
+        for f in frames:
+            for packet in stream.encode(f):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return buf.getvalue()

@@ -1,0 +1,222 @@
+"""The landmark index on disk: sorted hash arrays, memory-mapped, swapped atomically.
+
+Layout under the index directory:
+    CURRENT                  name of the live generation
+    gen-000007/hashes.npy    uint32, sorted
+    gen-000007/refs.npy      int64 reference id of each posting
+    gen-000007/frames.npy    int32 anchor frame of each posting in its reference
+    gen-000007/manifest.json format version, engine version and parameters, counts, checksums
+    .lock                    serialises writers across processes
+
+Every write builds a new generation beside the live one and then replaces CURRENT with one
+rename, so a reader sees the old index or the new one, never half of either, and a failed write
+leaves the index as it was. Readers load a generation once and keep it while CURRENT is unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fingerprint import params
+
+_ARRAYS = ("hashes", "refs", "frames")
+_KEEP_GENERATIONS = 2  # the live one and the one before it, which a reader may still be using
+
+
+class IndexMismatchError(RuntimeError):
+    """The index on disk was built by another format, engine or parameter set: rebuild it."""
+
+
+def engine_signature() -> dict[str, object]:
+    """What must match between an index and the code reading it."""
+    return {
+        "format_version": params.INDEX_FORMAT_VERSION,
+        "engine_version": params.ENGINE_VERSION,
+        "sample_rate": params.ANALYSIS_SAMPLE_RATE,
+        "n_fft": params.N_FFT,
+        "hop": params.HOP,
+        "fan_out": params.FAN_OUT,
+        "peaks_per_second": params.PEAKS_PER_SECOND,
+    }
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One immutable, loaded index generation."""
+
+    name: str
+    hashes: np.ndarray
+    refs: np.ndarray
+    frames: np.ndarray
+    ref_counts: dict[int, int]
+
+    @classmethod
+    def empty(cls) -> Generation:
+        return cls("", np.zeros(0, np.uint32), np.zeros(0, np.int64), np.zeros(0, np.int32), {})
+
+
+@dataclass(frozen=True)
+class Postings:
+    """Index hits for a query: for each hit, which query landmark, which reference, at which frame."""
+
+    query_index: np.ndarray
+    refs: np.ndarray
+    ref_frames: np.ndarray
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class LandmarkStore:
+    """Add, remove and look up reference landmarks in an on-disk index directory."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self._loaded: Generation | None = None
+
+    # --- reading ---------------------------------------------------------------------------------
+    def _current_name(self) -> str:
+        try:
+            return (self.directory / "CURRENT").read_text().strip()
+        except FileNotFoundError:
+            return ""
+
+    def generation(self) -> Generation:
+        """The live generation, loaded (memory-mapped) once and reused until CURRENT changes."""
+        name = self._current_name()
+        if self._loaded is not None and self._loaded.name == name:
+            return self._loaded
+        self._loaded = self._load(name) if name else Generation.empty()
+        return self._loaded
+
+    def _load(self, name: str) -> Generation:
+        folder = self.directory / name
+        manifest = json.loads((folder / "manifest.json").read_text())
+        expected = engine_signature()
+        if manifest.get("signature") != expected:
+            raise IndexMismatchError(
+                f"The landmark index in {self.directory} was built with {manifest.get('signature')}, "
+                f"but this code expects {expected}. Rebuild it: python manage.py build_index"
+            )
+        arrays = {}
+        for key in _ARRAYS:
+            path = folder / f"{key}.npy"
+            if _sha256_file(path) != manifest["checksums"][key]:
+                raise IndexMismatchError(f"{path} does not match its checksum: the index is damaged; rebuild it.")
+            arrays[key] = np.load(path, mmap_mode="r")
+        ref_counts = {int(k): int(v) for k, v in manifest["ref_counts"].items()}
+        return Generation(name, arrays["hashes"], arrays["refs"], arrays["frames"], ref_counts)
+
+    def ref_ids(self) -> set[int]:
+        """Reference ids currently indexed."""
+        return set(self.generation().ref_counts)
+
+    def __len__(self) -> int:
+        return len(self.generation().hashes)
+
+    def lookup(self, hashes: np.ndarray) -> Postings:
+        """Every posting for each query hash, skipping hashes too common to discriminate."""
+        gen = self.generation()
+        lo = np.searchsorted(gen.hashes, hashes, side="left")
+        hi = np.searchsorted(gen.hashes, hashes, side="right")
+        counts = hi - lo
+        counts[counts > params.MAX_POSTINGS_PER_HASH] = 0
+        total = int(counts.sum())
+        query_index = np.repeat(np.arange(len(hashes)), counts)
+        # Positions lo[i] .. hi[i]-1 for each query hash, laid end to end.
+        starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
+        positions = starts + np.arange(total)
+        return Postings(query_index, np.asarray(gen.refs[positions]), np.asarray(gen.frames[positions]))
+
+    # --- writing ---------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with (self.directory / ".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def add(self, ref_id: int, hashes: np.ndarray, frames: np.ndarray) -> None:
+        """Index (or re-index) one reference's landmarks; its earlier postings are replaced."""
+        with self._write_lock():
+            gen = self.generation()
+            keep = gen.refs != ref_id
+            self._publish(
+                np.concatenate([gen.hashes[keep], hashes.astype(np.uint32)]),
+                np.concatenate([gen.refs[keep], np.full(len(hashes), ref_id, np.int64)]),
+                np.concatenate([gen.frames[keep], frames.astype(np.int32)]),
+            )
+
+    def remove(self, ref_id: int) -> None:
+        """Drop one reference's postings (no-op if it is not indexed)."""
+        with self._write_lock():
+            gen = self.generation()
+            if ref_id not in gen.ref_counts:
+                return
+            keep = gen.refs != ref_id
+            self._publish(gen.hashes[keep], gen.refs[keep], gen.frames[keep])
+
+    def rebuild(self, items: Iterable[tuple[int, np.ndarray, np.ndarray]]) -> None:
+        """Replace the whole index with `items` (ref id, hashes, frames), swapped in atomically."""
+        hashes, refs, frames = [np.zeros(0, np.uint32)], [np.zeros(0, np.int64)], [np.zeros(0, np.int32)]
+        for ref_id, ref_hashes, ref_frames in items:
+            hashes.append(ref_hashes.astype(np.uint32))
+            refs.append(np.full(len(ref_hashes), ref_id, np.int64))
+            frames.append(ref_frames.astype(np.int32))
+        with self._write_lock():
+            self._publish(np.concatenate(hashes), np.concatenate(refs), np.concatenate(frames))
+
+    def _publish(self, hashes: np.ndarray, refs: np.ndarray, frames: np.ndarray) -> None:
+        order = np.argsort(hashes, kind="stable")
+        arrays = {"hashes": hashes[order], "refs": refs[order], "frames": frames[order]}
+        current = self._current_name()
+        number = int(current.removeprefix("gen-")) + 1 if current else 1
+        name = f"gen-{number:06d}"
+        folder = self.directory / name
+        tmp = self.directory / f".{name}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        try:
+            checksums = {}
+            for key, array in arrays.items():
+                np.save(tmp / f"{key}.npy", np.ascontiguousarray(array))
+                checksums[key] = _sha256_file(tmp / f"{key}.npy")
+            ref_ids, counts = np.unique(arrays["refs"], return_counts=True)
+            manifest = {
+                "signature": engine_signature(),
+                "postings": len(order),
+                "checksums": checksums,
+                "ref_counts": {str(int(r)): int(c) for r, c in zip(ref_ids, counts, strict=True)},
+            }
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+            os.replace(tmp, folder)
+            pointer = self.directory / ".CURRENT.tmp"
+            pointer.write_text(name)
+            os.replace(pointer, self.directory / "CURRENT")
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self._prune(keep_from=number - _KEEP_GENERATIONS + 1)
+
+    def _prune(self, keep_from: int) -> None:
+        for folder in self.directory.glob("gen-*"):
+            if int(folder.name.removeprefix("gen-")) < keep_from:
+                shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class RightsConfig(AppConfig):
+    name = "rights"
+    verbose_name = "Rights and claims"
+
+    def ready(self) -> None:
+        from fingerprint.signals import scan_identified
+        from rights import receivers
+
+        scan_identified.connect(receivers.queue_claims_for_scan, dispatch_uid="rights.claims_for_scan")

@@ -149,8 +149,8 @@ AUDIO_MAX_DURATION_S = _env_int("CONTENTID_AUDIO_MAX_DURATION_S", 2 * 60 * 60)
 FINGERPRINT_INDEX_DIR = Path(os.environ.get("CONTENTID_INDEX_DIR") or DATA_DIR / "index")
 
 # Celery: with no broker the tasks run in-process (eagerly), so the demo needs no server.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_DEFAULT_QUEUE", "contentid")
 CELERY_TASK_IGNORE_RESULT = True

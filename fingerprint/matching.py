@@ -85,16 +85,24 @@ def best_alignments(
         ref_id = int(key // span)
         centre = int(key % span) + offsets.min() - params.OFFSET_TOLERANCE_FRAMES
         hit = (refs == ref_id) & (np.abs(offsets - centre) <= params.OFFSET_TOLERANCE_FRAMES)
-        hit_queries = np.unique(query_index[hit])
-        hit_frames = query_frames[hit_queries]
+        hit_frames = query_frames[np.unique(query_index[hit])]
+        run = strongest_run(np.unique(hit_frames))
         results.append(
             Alignment(
                 ref_id=ref_id,
-                aligned=len(hit_queries),
+                aligned=int(np.count_nonzero((hit_frames >= run[0]) & (hit_frames <= run[-1]))),
                 offset_frames=centre,
-                query_start_frame=int(hit_frames.min()),
-                query_end_frame=int(hit_frames.max()),
+                query_start_frame=int(run[0]),
+                query_end_frame=int(run[-1]),
             )
         )
     results.sort(key=lambda a: a.aligned, reverse=True)
     return results
+
+
+def strongest_run(frames: np.ndarray) -> np.ndarray:
+    """The longest stretch of sorted `frames` with no gap over params.MAX_RUN_GAP_S."""
+    max_gap = params.MAX_RUN_GAP_S / params.FRAME_S
+    breaks = np.flatnonzero(np.diff(frames) > max_gap) + 1
+    runs = np.split(frames, breaks)
+    return max(runs, key=len)

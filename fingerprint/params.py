@@ -36,6 +36,9 @@ INDEX_FORMAT_VERSION = 1
 MAX_POSTINGS_PER_HASH = 2000
 # Offsets within this many frames of each other count as one alignment (timing jitter).
 OFFSET_TOLERANCE_FRAMES = 1
+# Aligned landmarks further apart than this (s) belong to separate runs; a match reports its
+# strongest run, so chance hits elsewhere in a long upload do not stretch its span.
+MAX_RUN_GAP_S = 2.5
 # A match needs at least this many time-aligned landmark pairs...
 MIN_ALIGNED_HASHES = 20
 # ...and this many aligned pairs per second of query audio, so long unrelated uploads that

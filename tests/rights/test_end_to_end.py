@@ -1,0 +1,175 @@
+"""One path from reference audio to a reviewed claim, in-process and through a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from config.celery import app as celery_app
+from fingerprint import actions
+from fingerprint.models import Match, Scan
+from rights.models import Claim
+from tests import audio as test_audio
+from tests import factories
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def _upload_of_noisy_excerpt(tmp_path: Path, seed: int, start_s: float) -> Path:
+    """A different encoding (MP3) of an excerpt of the reference, with noise added at 10 dB SNR."""
+    noisy = test_audio.add_noise(test_audio.excerpt(test_audio.piece(seed), start_s, 10.0), snr_db=10.0, seed=seed)
+    return test_audio.write(tmp_path / f"upload-{seed}.mp3", noisy, bitrate=96000)
+
+
+def _approve_in_admin(client, claim: Claim):  # type: ignore[no-untyped-def]
+    staff = get_user_model().objects.create_superuser("reviewer", "reviewer@example.com", "pw-not-used-1")
+    client.force_login(staff)
+    response = client.post(
+        "/admin/rights/claim/", {"action": "approve_claims", "_selected_action": [claim.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    assert "1 claim(s) approved" in response.content.decode()
+    return staff
+
+
+@pytest.mark.django_db
+def test_an_altered_excerpt_becomes_a_claim_that_staff_approve_in_the_admin(
+    tmp_path: Path, client, django_capture_on_commit_callbacks
+) -> None:
+    target = factories.registered_recording(tmp_path, seed=3, fmt="mp3")
+    factories.registered_recording(tmp_path, seed=4, fmt="flac")
+    factories.registered_recording(tmp_path, seed=5, fmt="ogg")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        scan = actions.submit_upload(_upload_of_noisy_excerpt(tmp_path, seed=3, start_s=11.0), "clip.mp3")
+    scan.refresh_from_db()
+
+    assert scan.status == Scan.Status.DONE, scan.error
+    match = scan.matches.get()
+    assert match.recording == target
+    assert abs(match.offset_s - 11.0) < 0.5
+    assert match.score >= 20 and 0 < match.confidence <= 1
+    claim = Claim.objects.get(match=match)
+    assert claim.status == Claim.Status.POTENTIAL
+    assert "policy requires review" in claim.review_reasons
+
+    staff = _approve_in_admin(client, claim)
+
+    claim.refresh_from_db()
+    assert claim.status == Claim.Status.ACTIVE
+    created, approved = claim.events.order_by("at", "pk")
+    assert (created.actor, created.from_status, created.to_status) == (None, "", "potential")
+    assert (approved.actor, approved.from_status, approved.to_status) == (staff, "potential", "active")
+    assert approved.at >= created.at
+    history = client.get(f"/admin/rights/claim/{claim.pk}/change/").content.decode()
+    assert "reviewer" in history and "Approved in the admin by reviewer" in history
+
+
+@pytest.mark.django_db
+def test_unrelated_audio_gives_no_match_and_no_claim(tmp_path: Path, django_capture_on_commit_callbacks) -> None:
+    for seed in (3, 4, 5):
+        factories.registered_recording(tmp_path, seed=seed)
+    unrelated = test_audio.write(tmp_path / "unrelated.mp3", test_audio.piece(seed=777, duration_s=15.0))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        scan = actions.submit_upload(unrelated, "unrelated.mp3")
+    scan.refresh_from_db()
+
+    assert scan.status == Scan.Status.DONE
+    assert not Match.objects.exists()
+    assert not Claim.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_compilation_of_two_recordings_gives_two_matches_at_their_times(
+    tmp_path: Path, django_capture_on_commit_callbacks
+) -> None:
+    first = factories.registered_recording(tmp_path, seed=6)
+    second = factories.registered_recording(tmp_path, seed=7)
+    compilation = test_audio.write(
+        tmp_path / "compilation.wav",
+        test_audio.np.concatenate(
+            [test_audio.excerpt(test_audio.piece(6), 4.0, 10.0), test_audio.excerpt(test_audio.piece(7), 15.0, 10.0)]
+        ),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        scan = actions.submit_upload(compilation)
+
+    matches = {m.recording: m for m in Match.objects.filter(scan=scan)}
+    assert set(matches) == {first, second}
+    assert matches[first].query_start_s < 1.0 and abs(matches[first].offset_s - 4.0) < 0.5
+    assert 9.0 < matches[second].query_start_s < 11.0 and abs(matches[second].offset_s - 5.0) < 0.5
+    assert Claim.objects.filter(match__scan=scan).count() == 2
+
+
+def _worker_database_url() -> str:
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, isolated_data_dir: Path):  # type: ignore[no-untyped-def]
+    """A real `celery worker` process on its own queue, sharing the test database and data directory."""
+    if not os.environ.get("CELERY_BROKER_URL"):
+        pytest.skip("CELERY_BROKER_URL is not set: the real-worker test needs a broker (CI sets Redis)")
+    if connection.vendor != "postgresql":
+        pytest.skip("a worker process cannot share the in-memory SQLite test database; set DATABASE_URL to PostgreSQL")
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": _worker_database_url(),
+        "CONTENTID_MEDIA_DIR": str(django_settings.MEDIA_ROOT),
+        "CONTENTID_INDEX_DIR": str(django_settings.FINGERPRINT_INDEX_DIR),
+        "CELERY_DEFAULT_QUEUE": queue,
+    }
+    log_path = isolated_data_dir / "worker.log"
+    with log_path.open("w") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue,
+             "--loglevel=INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
+    celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = False, queue
+    try:
+        yield worker, log_path
+    finally:
+        celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+@pytest.mark.celery_worker
+def test_a_real_celery_worker_identifies_the_upload_and_makes_the_claim(tmp_path: Path, celery_worker_process) -> None:
+    worker, log_path = celery_worker_process
+    target = factories.registered_recording(tmp_path, seed=8)
+    factories.registered_recording(tmp_path, seed=9)
+
+    scan = actions.submit_upload(_upload_of_noisy_excerpt(tmp_path, seed=8, start_s=7.0), "clip.mp3")
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not Claim.objects.filter(match__scan=scan).exists():
+        assert worker.poll() is None, f"the worker died:\n{log_path.read_text()}"
+        time.sleep(0.5)
+    scan.refresh_from_db()
+    assert scan.status == Scan.Status.DONE, f"scan {scan.status} {scan.error}\n{log_path.read_text()}"
+    claim = Claim.objects.get(match__scan=scan)
+    assert claim.recording == target and claim.status == Claim.Status.POTENTIAL
+    assert abs(claim.match.offset_s - 7.0) < 0.5
+    # The work really happened in the worker process, not in this one.
+    assert "fingerprint.tasks.identify_scan" in log_path.read_text()
+    assert "rights.tasks.claim_scan_matches" in log_path.read_text()

@@ -2,7 +2,24 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from catalog import identifiers
 from catalog.models import Artist, AudioAsset, Label, Recording, Release, Work
+
+
+class IdentifierSearchMixin:
+    """Also find rows by an identifier typed in display form ('US-RC1-76-07839', 'T-034.524.680-1')."""
+
+    identifier_search: tuple[str, ...] = ()  # pairs of (field, normaliser name in catalog.identifiers)
+
+    def get_search_results(self, request, queryset, search_term):  # type: ignore[no-untyped-def]
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
+        for field, normaliser in self.identifier_search:
+            try:
+                normal = getattr(identifiers, normaliser)(search_term)
+            except identifiers.IdentifierError:
+                continue
+            results |= queryset.filter(**{field: normal})
+        return results, may_have_duplicates
 
 
 @admin.register(Label)
@@ -12,14 +29,16 @@ class LabelAdmin(admin.ModelAdmin):
 
 
 @admin.register(Artist)
-class ArtistAdmin(admin.ModelAdmin):
+class ArtistAdmin(IdentifierSearchMixin, admin.ModelAdmin):
+    identifier_search = (("isni", "normalize_isni"), ("ipi", "normalize_ipi"))
     list_display = ["name", "isni", "ipi", "label"]
     search_fields = ["name", "isni", "ipi"]
     list_filter = ["label"]
 
 
 @admin.register(Work)
-class WorkAdmin(admin.ModelAdmin):
+class WorkAdmin(IdentifierSearchMixin, admin.ModelAdmin):
+    identifier_search = (("iswc", "normalize_iswc"),)
     list_display = ["title", "iswc"]
     search_fields = ["title", "iswc"]
     filter_horizontal = ["writers"]
@@ -39,7 +58,8 @@ class ReferenceAssetInline(admin.TabularInline):
 
 
 @admin.register(Recording)
-class RecordingAdmin(admin.ModelAdmin):
+class RecordingAdmin(IdentifierSearchMixin, admin.ModelAdmin):
+    identifier_search = (("isrc", "normalize_isrc"),)
     list_display = ["title", "isrc", "external_id", "label", "duration_s"]
     search_fields = ["title", "isrc", "external_id", "artists__name"]
     list_filter = ["label"]
@@ -48,7 +68,8 @@ class RecordingAdmin(admin.ModelAdmin):
 
 
 @admin.register(Release)
-class ReleaseAdmin(admin.ModelAdmin):
+class ReleaseAdmin(IdentifierSearchMixin, admin.ModelAdmin):
+    identifier_search = (("upc", "normalize_upc"),)
     list_display = ["title", "upc", "label", "release_date"]
     search_fields = ["title", "upc"]
     filter_horizontal = ["recordings"]

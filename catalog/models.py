@@ -39,7 +39,11 @@ def validate_upc(value: str) -> None:
 
 
 class NormalizedIdentifiersMixin(models.Model):
-    """Stores identifiers in their normal form; a malformed one raises before anything is written."""
+    """Stores identifiers in their normal form; a malformed one raises before anything is written.
+
+    Identifier columns are wider than the normal forms so that forms accept display forms
+    ('US-RC1-76-07839') and normalise them instead of refusing them on length.
+    """
 
     identifier_fields: dict[str, Callable[[str], str]] = {}
 
@@ -86,8 +90,8 @@ class Artist(NormalizedIdentifiersMixin):
     """A performer or writer, identified by ISNI and (for writers) an IPI name number."""
 
     name = models.CharField(max_length=200, db_index=True)
-    isni = models.CharField("ISNI", max_length=16, unique=True, null=True, blank=True, validators=[validate_isni])
-    ipi = models.CharField("IPI name number", max_length=11, unique=True, null=True, blank=True, validators=[validate_ipi])
+    isni = models.CharField("ISNI", max_length=32, unique=True, null=True, blank=True, validators=[validate_isni])
+    ipi = models.CharField("IPI name number", max_length=32, unique=True, null=True, blank=True, validators=[validate_ipi])
     label = models.ForeignKey(Label, on_delete=models.SET_NULL, null=True, blank=True, related_name="artists")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -104,7 +108,7 @@ class Work(NormalizedIdentifiersMixin):
     """A composition (ISWC): the melody and lyrics that recordings embed."""
 
     title = models.CharField(max_length=300, db_index=True)
-    iswc = models.CharField("ISWC", max_length=11, unique=True, null=True, blank=True, validators=[validate_iswc])
+    iswc = models.CharField("ISWC", max_length=32, unique=True, null=True, blank=True, validators=[validate_iswc])
     writers = models.ManyToManyField(Artist, blank=True, related_name="works")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -121,7 +125,7 @@ class Recording(NormalizedIdentifiersMixin):
     """A sound recording (master), identified by ISRC, with its reference audio."""
 
     title = models.CharField(max_length=300, db_index=True)
-    isrc = models.CharField("ISRC", max_length=12, unique=True, null=True, blank=True, validators=[validate_isrc])
+    isrc = models.CharField("ISRC", max_length=32, unique=True, null=True, blank=True, validators=[validate_isrc])
     # The id a label's own systems (or a benchmark's reference list) know the recording by.
     external_id = models.CharField(max_length=200, unique=True, null=True, blank=True)
     label = models.ForeignKey(Label, on_delete=models.PROTECT, null=True, blank=True, related_name="recordings")
@@ -143,7 +147,7 @@ class Release(NormalizedIdentifiersMixin):
     """A product (album, single) identified by its UPC or EAN barcode."""
 
     title = models.CharField(max_length=300, db_index=True)
-    upc = models.CharField("UPC/EAN", max_length=13, unique=True, null=True, blank=True, validators=[validate_upc])
+    upc = models.CharField("UPC/EAN", max_length=32, unique=True, null=True, blank=True, validators=[validate_upc])
     label = models.ForeignKey(Label, on_delete=models.PROTECT, null=True, blank=True, related_name="releases")
     recordings = models.ManyToManyField(Recording, blank=True, related_name="releases")
     release_date = models.DateField(null=True, blank=True)

@@ -19,3 +19,15 @@ def isolated_data_dir(settings: object, tmp_path: Path) -> Path:
 def stored_files(root: Path) -> list[Path]:
     """Files under a media or index directory (what a failed operation must not leave behind)."""
     return sorted(p for p in root.rglob("*") if p.is_file() and p.name != ".lock")
+
+
+@pytest.fixture(autouse=True)
+def tasks_in_process() -> object:
+    """Tasks run in the test's own process (and database transaction) unless a test starts a real
+    worker (tests/rights/test_end_to_end.py does, when CELERY_BROKER_URL is set)."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

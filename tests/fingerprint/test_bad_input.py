@@ -38,10 +38,7 @@ def _png_bytes() -> bytes:
 
     header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
     return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00\x80"))
-        + chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\x80")) + chunk(b"IEND", b"")
     )
 
 
@@ -114,7 +111,9 @@ BAD_INPUTS = {
     "half_a_second": BadInput(_half_second, "too_short", "at least 1.0 s", {}),
     "wav_over_max_duration": BadInput(_ten_seconds_wav, "too_long", "the limit is 5 s", {"AUDIO_MAX_DURATION_S": 5}),
     "mp3_over_max_duration": BadInput(_ten_seconds_mp3, "too_long", "limit", {"AUDIO_MAX_DURATION_S": 5}),
-    "file_over_byte_limit": BadInput(_ten_seconds_wav, "too_large", "the limit is 4096 bytes", {"AUDIO_MAX_BYTES": 4096}),
+    "file_over_byte_limit": BadInput(
+        _ten_seconds_wav, "too_large", "the limit is 4096 bytes", {"AUDIO_MAX_BYTES": 4096}
+    ),
 }
 
 bad_inputs = pytest.mark.parametrize("bad", list(BAD_INPUTS.values()), ids=list(BAD_INPUTS))
@@ -311,4 +310,3 @@ def test_submitting_the_same_upload_twice_returns_the_same_scan(inputs: Path) ->
     assert Scan.objects.count() == 1
     assert AudioAsset.objects.count() == 1
     assert len(stored_files(Path(django_settings.MEDIA_ROOT))) == 1
-

@@ -76,9 +76,7 @@ def _is_digits(text: str) -> bool:
 # ISRC
 # ---------------------------------------------------------------------------
 
-_ISRC_SHAPE = (
-    "2-letter country, 3-character registrant, 2-digit year, 5-digit designation"
-)
+_ISRC_SHAPE = "2-letter country, 3-character registrant, 2-digit year, 5-digit designation"
 
 
 def normalize_isrc(value: str) -> str:
@@ -94,20 +92,12 @@ def normalize_isrc(value: str) -> str:
     """
     text = _require_text(value, "ISRC")
     if not text.isascii():
-        raise IdentifierError(
-            "ISRC may contain only ASCII letters, digits, hyphens and spaces; "
-            f"got {value.strip()!r}"
-        )
+        raise IdentifierError(f"ISRC may contain only ASCII letters, digits, hyphens and spaces; got {value.strip()!r}")
     number = _isrc.compact(text)
     if _ISRC_CHARS_RE.fullmatch(number) is None:
-        raise IdentifierError(
-            "ISRC may contain only letters, digits, hyphens and spaces; "
-            f"got {value.strip()!r}"
-        )
+        raise IdentifierError(f"ISRC may contain only letters, digits, hyphens and spaces; got {value.strip()!r}")
     if len(number) != 12:
-        raise IdentifierError(
-            f"ISRC must be 12 characters ({_ISRC_SHAPE}); got {len(number)}"
-        )
+        raise IdentifierError(f"ISRC must be 12 characters ({_ISRC_SHAPE}); got {len(number)}")
     country, year, designation = number[0:2], number[5:7], number[7:12]
     if not country.isalpha():
         raise IdentifierError(f"ISRC country code must be 2 letters; got {country!r}")
@@ -115,20 +105,15 @@ def normalize_isrc(value: str) -> str:
     if not _is_digits(year):
         raise IdentifierError(f"ISRC year must be 2 digits; got {year!r}")
     if not _is_digits(designation):
-        raise IdentifierError(
-            f"ISRC designation code must be 5 digits; got {designation!r}"
-        )
+        raise IdentifierError(f"ISRC designation code must be 5 digits; got {designation!r}")
     try:
         return _isrc.validate(number)
     except InvalidComponent:
         raise IdentifierError(
-            f"ISRC country code {country!r} is not an ISO 3166-1 code or an "
-            "ISRC agency code"
+            f"ISRC country code {country!r} is not an ISO 3166-1 code or an ISRC agency code"
         ) from None
     except ValidationError as exc:  # pragma: no cover - checked above
-        raise IdentifierError(
-            f"ISRC {number!r} is not valid ({_ISRC_SHAPE}): {exc.message}"
-        ) from None
+        raise IdentifierError(f"ISRC {number!r} is not valid ({_ISRC_SHAPE}): {exc.message}") from None
 
 
 def format_isrc(value: str) -> str:
@@ -149,14 +134,8 @@ def iswc_check_digit(nine_digits: str) -> int:
     leading ``1`` is the weight of the ``T`` prefix.
     ``iswc_check_digit('034524680')`` is ``1``.
     """
-    if (
-        not isinstance(nine_digits, str)
-        or len(nine_digits) != 9
-        or not _is_digits(nine_digits)
-    ):
-        raise IdentifierError(
-            f"ISWC work number must be exactly 9 digits; got {nine_digits!r}"
-        )
+    if not isinstance(nine_digits, str) or len(nine_digits) != 9 or not _is_digits(nine_digits):
+        raise IdentifierError(f"ISWC work number must be exactly 9 digits; got {nine_digits!r}")
     total = 1 + sum(i * int(d) for i, d in enumerate(nine_digits, start=1))
     return (10 - total % 10) % 10
 
@@ -173,25 +152,19 @@ def normalize_iswc(value: str) -> str:
     text = _require_text(value, "ISWC")
     compact = _remove(text.upper(), " -.")
     if not compact.startswith("T"):
-        raise IdentifierError(
-            f"ISWC must start with the prefix 'T' (T-DDD.DDD.DDD-C); got {text!r}"
-        )
+        raise IdentifierError(f"ISWC must start with the prefix 'T' (T-DDD.DDD.DDD-C); got {text!r}")
     digits = compact[1:]
     if not _is_digits(digits):
-        raise IdentifierError(
-            f"ISWC must be 'T' followed by digits only (T-DDD.DDD.DDD-C); got {text!r}"
-        )
+        raise IdentifierError(f"ISWC must be 'T' followed by digits only (T-DDD.DDD.DDD-C); got {text!r}")
     if len(digits) != 10:
         raise IdentifierError(
-            "ISWC must be 'T' followed by 10 digits (9-digit work number and "
-            f"1 check digit); got {len(digits)} digits"
+            f"ISWC must be 'T' followed by 10 digits (9-digit work number and 1 check digit); got {len(digits)} digits"
         )
     expected = iswc_check_digit(digits[:9])
     given = int(digits[9])
     if given != expected:
         raise IdentifierError(
-            f"ISWC check digit is {given}, expected {expected} for "
-            f"T-{digits[0:3]}.{digits[3:6]}.{digits[6:9]}"
+            f"ISWC check digit is {given}, expected {expected} for T-{digits[0:3]}.{digits[3:6]}.{digits[6:9]}"
         )
     return "T" + digits
 
@@ -217,14 +190,9 @@ def normalize_isni(value: str) -> str:
     text = _require_text(value, "ISNI")
     number = _isni.compact(text)
     if len(number) != 16:
-        raise IdentifierError(
-            "ISNI must be 16 characters (15 digits and a check character); "
-            f"got {len(number)}"
-        )
+        raise IdentifierError(f"ISNI must be 16 characters (15 digits and a check character); got {len(number)}")
     if _ISNI_CHARS_RE.fullmatch(number) is None:
-        raise IdentifierError(
-            f"ISNI must be 15 digits followed by a check digit or 'X'; got {text!r}"
-        )
+        raise IdentifierError(f"ISNI must be 15 digits followed by a check digit or 'X'; got {text!r}")
     try:
         return _isni.validate(number)
     except InvalidChecksum:
@@ -281,15 +249,11 @@ def normalize_ipi(value: str) -> str:
     if len(number) == 9:
         number = "00" + number
     if len(number) != 11:
-        raise IdentifierError(
-            "IPI name number must be 11 digits (or a 9-digit CAE number); "
-            f"got {len(number)}"
-        )
+        raise IdentifierError(f"IPI name number must be 11 digits (or a 9-digit CAE number); got {len(number)}")
     expected = _ipi_check_digits(number[:9])
     if number[9:] != expected:
         raise IdentifierError(
-            f"IPI name number check digits are {number[9:]}, expected {expected} "
-            f"for {number[:9]} (mod 101)"
+            f"IPI name number check digits are {number[9:]}, expected {expected} for {number[:9]} (mod 101)"
         )
     return number
 
@@ -312,23 +276,17 @@ def normalize_upc(value: str) -> str:
     if not _is_digits(number):
         raise IdentifierError(f"UPC/EAN must contain only digits; got {text!r}")
     if len(number) not in (12, 13):
-        raise IdentifierError(
-            "UPC/EAN must be 12 digits (UPC-A) or 13 digits (EAN-13); "
-            f"got {len(number)}"
-        )
+        raise IdentifierError(f"UPC/EAN must be 12 digits (UPC-A) or 13 digits (EAN-13); got {len(number)}")
     kind = "UPC-A" if len(number) == 12 else "EAN-13"
     try:
         return _ean.validate(number)
     except InvalidChecksum:
         expected = _ean.calc_check_digit(number[:-1])
         raise IdentifierError(
-            f"{kind} check digit is {number[-1]}, expected {expected} for "
-            f"{number[:-1]} (GS1 mod 10)"
+            f"{kind} check digit is {number[-1]}, expected {expected} for {number[:-1]} (GS1 mod 10)"
         ) from None
     except ValidationError as exc:  # pragma: no cover - checked above
-        raise IdentifierError(
-            f"{kind} {number!r} is not valid: {exc.message}"
-        ) from None
+        raise IdentifierError(f"{kind} {number!r} is not valid: {exc.message}") from None
 
 
 # ---------------------------------------------------------------------------
@@ -354,14 +312,9 @@ def normalize_territory(value: str) -> str:
     if code == WORLD:
         return WORLD
     if len(code) != 2 or not code.isascii() or not code.isalpha():
-        raise IdentifierError(
-            "Territory must be an ISO 3166-1 alpha-2 code (2 letters) or "
-            f"'WORLD'; got {text!r}"
-        )
+        raise IdentifierError(f"Territory must be an ISO 3166-1 alpha-2 code (2 letters) or 'WORLD'; got {text!r}")
     if code not in _all_alpha2():
-        raise IdentifierError(
-            f"Territory {code!r} is not an ISO 3166-1 alpha-2 country code"
-        )
+        raise IdentifierError(f"Territory {code!r} is not an ISO 3166-1 alpha-2 country code")
     return code
 
 
@@ -375,10 +328,7 @@ def expand_territories(codes: Iterable[str]) -> frozenset[str]:
     raises ``TypeError`` rather than iterating over its characters.
     """
     if isinstance(codes, str):
-        raise TypeError(
-            "expand_territories() takes an iterable of territory codes, "
-            "not a single string"
-        )
+        raise TypeError("expand_territories() takes an iterable of territory codes, not a single string")
     normalised = {normalize_territory(code) for code in codes}
     if WORLD in normalised:
         return _all_alpha2()

@@ -91,7 +91,9 @@ class Artist(NormalizedIdentifiersMixin):
 
     name = models.CharField(max_length=200, db_index=True)
     isni = models.CharField("ISNI", max_length=32, unique=True, null=True, blank=True, validators=[validate_isni])
-    ipi = models.CharField("IPI name number", max_length=32, unique=True, null=True, blank=True, validators=[validate_ipi])
+    ipi = models.CharField(
+        "IPI name number", max_length=32, unique=True, null=True, blank=True, validators=[validate_ipi]
+    )
     label = models.ForeignKey(Label, on_delete=models.SET_NULL, null=True, blank=True, related_name="artists")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -93,7 +93,11 @@ def compose(seed: int, duration_s: float = 30.0) -> Piece:
         degree = int(np.clip(degree + motif[step % len(motif)] + rng.integers(-1, 2), 0, 13))
         length = int(length_beats * beat * SAMPLE_RATE)
         if rng.random() > 0.1:  # occasional rests
-            _add(melody, int(time_s * SAMPLE_RATE), _tone(_midi_hz(degree_note(degree, 2)), length, lead_harmonics, phases))
+            _add(
+                melody,
+                int(time_s * SAMPLE_RATE),
+                _tone(_midi_hz(degree_note(degree, 2)), length, lead_harmonics, phases),
+            )
         time_s += length_beats * beat
         step += 1
 
@@ -102,10 +106,22 @@ def compose(seed: int, duration_s: float = 30.0) -> Piece:
         chord_degree = progression[bar_index % len(progression)]
         length = int(bar * SAMPLE_RATE)
         for offset in (0, 2, 4):
-            _add(chords, start, 0.5 * _tone(_midi_hz(degree_note(chord_degree + offset, 1)), length, pad_harmonics, phases))
+            _add(
+                chords,
+                start,
+                0.5 * _tone(_midi_hz(degree_note(chord_degree + offset, 1)), length, pad_harmonics, phases),
+            )
         for half in range(2):
-            _add(bass, start + int(half * 2 * beat * SAMPLE_RATE),
-                 _tone(_midi_hz(degree_note(chord_degree, 0) - 12), int(2 * beat * SAMPLE_RATE), np.array([1.0, 0.3]), phases))
+            _add(
+                bass,
+                start + int(half * 2 * beat * SAMPLE_RATE),
+                _tone(
+                    _midi_hz(degree_note(chord_degree, 0) - 12),
+                    int(2 * beat * SAMPLE_RATE),
+                    np.array([1.0, 0.3]),
+                    phases,
+                ),
+            )
 
     pattern = rng.integers(0, 2, size=(3, 8))  # kick, snare, hat on eighth notes
     pattern[0, 0], pattern[1, 4] = 1, 1

@@ -51,13 +51,12 @@ def sha256_of(path: Path) -> str:
 
 def decode_for_analysis(path: Path) -> audio.DecodedAudio:
     """Decode with the configured size and duration limits."""
-    return audio.decode(
-        path, max_bytes=settings.AUDIO_MAX_BYTES, max_duration_s=settings.AUDIO_MAX_DURATION_S
-    )
+    return audio.decode(path, max_bytes=settings.AUDIO_MAX_BYTES, max_duration_s=settings.AUDIO_MAX_DURATION_S)
 
 
-def _new_asset(path: Path, sha256: str, info: audio.AudioInfo, kind: str, original_name: str,
-               recording: Recording | None) -> AudioAsset:
+def _new_asset(
+    path: Path, sha256: str, info: audio.AudioInfo, kind: str, original_name: str, recording: Recording | None
+) -> AudioAsset:
     asset = AudioAsset(
         kind=kind,
         recording=recording,
@@ -89,7 +88,9 @@ def register_reference(recording: Recording, path: str | Path, original_name: st
     """
     path = Path(path)
     sha256 = sha256_of(path) if path.exists() and path.stat().st_size else ""
-    existing = AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE, sha256=sha256).select_related("recording").first()
+    existing = (
+        AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE, sha256=sha256).select_related("recording").first()
+    )
     if existing is not None:
         if existing.recording_id != recording.pk:
             raise ReferenceConflictError(
@@ -115,8 +116,11 @@ def register_reference(recording: Recording, path: str | Path, original_name: st
                 asset.save()
             ReferenceFingerprint.objects.update_or_create(
                 asset=asset,
-                defaults={"engine_version": params.ENGINE_VERSION, "landmark_count": len(marks),
-                          "indexed_at": timezone.now()},
+                defaults={
+                    "engine_version": params.ENGINE_VERSION,
+                    "landmark_count": len(marks),
+                    "indexed_at": timezone.now(),
+                },
             )
             if recording.duration_s is None:
                 recording.duration_s = decoded.info.duration_s
@@ -141,7 +145,9 @@ def submit_upload(path: str | Path, original_name: str = "", submitted_by: objec
     """
     path = Path(path)
     sha256 = sha256_of(path) if path.exists() and path.stat().st_size else ""
-    existing = Scan.objects.filter(asset__kind=AudioAsset.Kind.UPLOAD, asset__sha256=sha256).order_by("-created_at").first()
+    existing = (
+        Scan.objects.filter(asset__kind=AudioAsset.Kind.UPLOAD, asset__sha256=sha256).order_by("-created_at").first()
+    )
     if existing is not None:
         return existing
     decoded = decode_for_analysis(path)
@@ -221,8 +227,13 @@ def rebuild_index() -> int:
         for asset in assets:
             marks = landmarks.extract(decode_for_analysis(Path(asset.file.path)).samples)
             ReferenceFingerprint.objects.update_or_create(
-                asset=asset, defaults={"engine_version": params.ENGINE_VERSION, "landmark_count": len(marks),
-                                       "indexed_at": timezone.now()})
+                asset=asset,
+                defaults={
+                    "engine_version": params.ENGINE_VERSION,
+                    "landmark_count": len(marks),
+                    "indexed_at": timezone.now(),
+                },
+            )
             yield asset.pk, marks.hashes, marks.frames
 
     landmark_store().rebuild(items())

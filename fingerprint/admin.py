@@ -8,8 +8,18 @@ from fingerprint.models import Match, ReferenceFingerprint, Scan
 
 class MatchInline(admin.TabularInline):
     model = Match
-    fields = ["recording", "query_start_s", "query_end_s", "reference_start_s", "reference_end_s",
-              "pitch_factor", "tempo_factor", "score", "confidence", "engine_version"]
+    fields = [
+        "recording",
+        "query_start_s",
+        "query_end_s",
+        "reference_start_s",
+        "reference_end_s",
+        "pitch_factor",
+        "tempo_factor",
+        "score",
+        "confidence",
+        "engine_version",
+    ]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -23,8 +33,16 @@ class ScanAdmin(admin.ModelAdmin):
     list_display = ["id", "asset", "status", "submitted_by", "created_at", "finished_at"]
     list_filter = ["status"]
     search_fields = ["asset__original_name", "asset__sha256"]
-    readonly_fields = ["asset", "submitted_by", "status", "error", "engine_version", "created_at",
-                       "started_at", "finished_at"]
+    readonly_fields = [
+        "asset",
+        "submitted_by",
+        "status",
+        "error",
+        "engine_version",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
     inlines = [MatchInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -66,20 +66,26 @@ def best_alignments(
     # One sortable key per (reference, offset) pair.
     span = int(offsets.max() - offsets.min()) + 2 * params.OFFSET_TOLERANCE_FRAMES + 1
     keys = refs.astype(np.int64) * span + (offsets - offsets.min() + params.OFFSET_TOLERANCE_FRAMES)
-    unique_keys, counts = np.unique(keys, return_counts=True)
-    smoothed = counts.copy()
+    unique_keys, inverse = np.unique(keys, return_inverse=True)
+    # Each vote is weighted by 1 / (times its hash occurs in that reference): a hash from a passage
+    # that repeats (a loop, a chorus) votes for every repeat at once, so on its own it cannot pull
+    # the offset away from the one place where the non-repeating material (a melody) also agrees.
+    pair_keys = query_index.astype(np.int64) * (int(refs.max()) + 1) + refs
+    _, pair_inverse, pair_counts = np.unique(pair_keys, return_inverse=True, return_counts=True)
+    votes = np.bincount(inverse, weights=1.0 / pair_counts[pair_inverse], minlength=len(unique_keys))
+    smoothed = votes.copy()
     for shift in range(1, params.OFFSET_TOLERANCE_FRAMES + 1):
         for neighbour in (unique_keys - shift, unique_keys + shift):
             pos = np.searchsorted(unique_keys, neighbour)
             pos_clipped = np.minimum(pos, len(unique_keys) - 1)
             found = unique_keys[pos_clipped] == neighbour
-            smoothed = smoothed + np.where(found, counts[pos_clipped], 0)
+            smoothed = smoothed + np.where(found, votes[pos_clipped], 0.0)
     key_refs = unique_keys // span
     # Best offset per reference: sort by (ref, smoothed) and take each ref's last entry.
     order = np.lexsort((smoothed, key_refs))
     last_of_ref = np.r_[key_refs[order][1:] != key_refs[order][:-1], True]
     best = order[last_of_ref]
-    best = best[smoothed[best] >= params.MIN_ALIGNED_HASHES // 2]
+    best = best[smoothed[best] >= params.MIN_ALIGNED_HASHES / 4]
     results = []
     for key in unique_keys[best]:
         ref_id = int(key // span)

@@ -10,8 +10,20 @@ class MatchSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Match
-        fields = ["id", "recording", "query_start_s", "query_end_s", "reference_start_s", "reference_end_s",
-                  "offset_s", "pitch_factor", "tempo_factor", "score", "confidence", "engine_version"]
+        fields = [
+            "id",
+            "recording",
+            "query_start_s",
+            "query_end_s",
+            "reference_start_s",
+            "reference_end_s",
+            "offset_s",
+            "pitch_factor",
+            "tempo_factor",
+            "score",
+            "confidence",
+            "engine_version",
+        ]
 
 
 class ScanSerializer(serializers.ModelSerializer):

@@ -44,12 +44,20 @@ def claim_match(match: Match) -> Claim:
     try:
         with transaction.atomic():
             claim = Claim.objects.create(
-                match=match, recording=recording, label=recording.label, policy=policy,
-                action=decision.action, status=decision.status, review_reasons=list(decision.review_reasons),
+                match=match,
+                recording=recording,
+                label=recording.label,
+                policy=policy,
+                action=decision.action,
+                status=decision.status,
+                review_reasons=list(decision.review_reasons),
             )
             why = "; ".join(decision.review_reasons) or "policy applies without review"
             ClaimEvent.objects.create(
-                claim=claim, actor=None, from_status="", to_status=claim.status,
+                claim=claim,
+                actor=None,
+                from_status="",
+                to_status=claim.status,
                 reason=f"Created from match {match.pk} under policy '{policy.name}': {why}.",
             )
     except IntegrityError:  # a concurrent run claimed it first

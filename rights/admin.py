@@ -59,8 +59,20 @@ class ClaimAdmin(admin.ModelAdmin):
     search_fields = ["recording__title", "recording__isrc", "match__scan__asset__original_name"]
     actions = [approve_claims, release_claims]
     inlines = [ClaimEventInline]
-    readonly_fields = ["match", "recording", "label", "policy", "action", "status", "review_reasons",
-                       "upload", "matched_span", "confidence", "created_at", "updated_at"]
+    readonly_fields = [
+        "match",
+        "recording",
+        "label",
+        "policy",
+        "action",
+        "status",
+        "review_reasons",
+        "upload",
+        "matched_span",
+        "confidence",
+        "created_at",
+        "updated_at",
+    ]
     fields = readonly_fields
     list_select_related = ["recording", "match__scan__asset"]
 
@@ -81,4 +93,4 @@ class ClaimAdmin(admin.ModelAdmin):
     @admin.display(description="Upload span -> reference span")
     def matched_span(self, claim: Claim) -> str:
         m = claim.match
-        return (f"{m.query_start_s:.1f}-{m.query_end_s:.1f} s -> {m.reference_start_s:.1f}-{m.reference_end_s:.1f} s")
+        return f"{m.query_start_s:.1f}-{m.query_end_s:.1f} s -> {m.reference_start_s:.1f}-{m.reference_end_s:.1f} s"

@@ -8,7 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 POTENTIAL, ACTIVE, RELEASED, DISPUTED, APPEALED, TAKEDOWN = (
-    "potential", "active", "released", "disputed", "appealed", "takedown",
+    "potential",
+    "active",
+    "released",
+    "disputed",
+    "appealed",
+    "takedown",
 )
 
 # The claim lifecycle of DOMAIN.md: from-state -> states it may move to.

@@ -21,8 +21,18 @@ from fingerprint.models import Scan
 from rights.models import Claim
 
 TITLES = [
-    "Harbour Lights", "Copper Sky", "Night Ferry", "Glass Orchard", "Slow Comet", "Paper Lanterns",
-    "North Platform", "Velvet Static", "Salt Road", "Lantern Bay", "Iron Meadow", "Quiet Engine",
+    "Harbour Lights",
+    "Copper Sky",
+    "Night Ferry",
+    "Glass Orchard",
+    "Slow Comet",
+    "Paper Lanterns",
+    "North Platform",
+    "Velvet Static",
+    "Salt Road",
+    "Lantern Bay",
+    "Iron Meadow",
+    "Quiet Engine",
 ]
 REFERENCE_FORMATS = ["wav", "mp3", "flac", "ogg"]
 SR = synth.SAMPLE_RATE
@@ -77,18 +87,45 @@ def build_queries(pieces: list[np.ndarray]) -> list[DemoQuery]:
     q: list[DemoQuery] = []
     add: Callable[..., None] = lambda *args: q.append(DemoQuery(*args))  # noqa: E731
     add("upload-01", "12 s excerpt re-encoded as MP3 96 kbps", _excerpt(pieces[0], 6.0, 12.0), "mp3", (0,), 6.0)
-    add("upload-02", "10 s excerpt with white noise at 10 dB SNR, Ogg Opus",
-        _with_noise(_excerpt(pieces[1], 14.0, 10.0), 10.0, 1), "ogg", (1,), 14.0)
+    add(
+        "upload-02",
+        "10 s excerpt with white noise at 10 dB SNR, Ogg Opus",
+        _with_noise(_excerpt(pieces[1], 14.0, 10.0), 10.0, 1),
+        "ogg",
+        (1,),
+        14.0,
+    )
     add("upload-03", "8 s excerpt, 12 dB quieter, AAC in M4A", _excerpt(pieces[2], 3.5, 8.0) * 0.25, "m4a", (2,), 3.5)
-    add("upload-04", "15 s excerpt with noise at 5 dB SNR, FLAC",
-        _with_noise(_excerpt(pieces[4], 9.0, 15.0), 5.0, 2), "flac", (4,), 9.0, 4)
+    add(
+        "upload-04",
+        "15 s excerpt with noise at 5 dB SNR, FLAC",
+        _with_noise(_excerpt(pieces[4], 9.0, 15.0), 5.0, 2),
+        "flac",
+        (4,),
+        9.0,
+        4,
+    )
     add("upload-05", "6 s cut from the end, MP3 64 kbps", _excerpt(pieces[6], 23.0, 6.0), "mp3", (6,), 23.0)
-    add("upload-06", "compilation: 10 s of one track then 10 s of another, WAV",
-        np.concatenate([_excerpt(pieces[7], 2.0, 10.0), _excerpt(pieces[9], 12.0, 10.0)]), "wav", (7, 9), None)
-    add("upload-07", "10 s excerpt with noise at 0 dB SNR, MP3 128 kbps",
-        _with_noise(_excerpt(pieces[10], 5.0, 10.0), 0.0, 3), "mp3", (10,), 5.0)
+    add(
+        "upload-06",
+        "compilation: 10 s of one track then 10 s of another, WAV",
+        np.concatenate([_excerpt(pieces[7], 2.0, 10.0), _excerpt(pieces[9], 12.0, 10.0)]),
+        "wav",
+        (7, 9),
+        None,
+    )
+    add(
+        "upload-07",
+        "10 s excerpt with noise at 0 dB SNR, MP3 128 kbps",
+        _with_noise(_excerpt(pieces[10], 5.0, 10.0), 0.0, 3),
+        "mp3",
+        (10,),
+        5.0,
+    )
     for n, seed in enumerate((1001, 1002, 1003), start=8):
-        add(f"upload-{n:02d}", f"unrelated music (seed {seed}), MP3", synth.compose(seed, 15.0).samples, "mp3", (), None)
+        add(
+            f"upload-{n:02d}", f"unrelated music (seed {seed}), MP3", synth.compose(seed, 15.0).samples, "mp3", (), None
+        )
     return q
 
 
@@ -118,9 +155,11 @@ def register_catalogue(workdir: Path, log: Callable[[str], None]) -> list[np.nda
         path = workdir / f"{title.lower().replace(' ', '-')}.{fmt}"
         path.write_bytes(audio.encode(piece.samples, SR, fmt))
         asset = fingerprint_actions.register_reference(recording, path, path.name)
-        log(f"  registered {identifiers.format_isrc(recording.isrc or '')}  {title:<15} "
+        log(
+            f"  registered {identifiers.format_isrc(recording.isrc or '')}  {title:<15} "
             f"{piece.key:>2} {piece.scale:<6} {piece.tempo_bpm:5.1f} bpm  {fmt.upper():<4} "
-            f"{asset.duration_s:5.1f} s  {asset.fingerprint.landmark_count} landmarks")
+            f"{asset.duration_s:5.1f} s  {asset.fingerprint.landmark_count} landmarks"
+        )
     return pieces
 
 
@@ -128,15 +167,28 @@ def submit_queries(queries: list[DemoQuery], workdir: Path) -> list[DemoRow]:
     rows = []
     for query in queries:
         path = workdir / f"{query.name}.{query.fmt}"
-        path.write_bytes(audio.encode(query.samples.astype(np.float32), SR, query.fmt,
-                                      bitrate=64000 if "64 kbps" in query.description else None))
+        path.write_bytes(
+            audio.encode(
+                query.samples.astype(np.float32),
+                SR,
+                query.fmt,
+                bitrate=64000 if "64 kbps" in query.description else None,
+            )
+        )
         scan = fingerprint_actions.submit_upload(path, path.name)
         scan.refresh_from_db()
         found = []
         for match in scan.matches.select_related("recording").order_by("query_start_s"):
             claim = Claim.objects.filter(match=match).first()
-            found.append((match.recording.title, match.query_start_s, match.reference_start_s, match.confidence,
-                          claim.status if claim else "none"))
+            found.append(
+                (
+                    match.recording.title,
+                    match.query_start_s,
+                    match.reference_start_s,
+                    match.confidence,
+                    claim.status if claim else "none",
+                )
+            )
         rows.append(DemoRow(query, scan, found))
     return rows
 
@@ -151,8 +203,10 @@ def run(log: Callable[[str], None] = print) -> list[DemoRow]:
         log(f"\nSubmitting {len(queries)} uploads: altered excerpts, a compilation, and unrelated music:")
         rows = submit_queries(queries, workdir)
     log("")
-    log(f"{'upload':<10} {'what it is':<58} {'matched recording':<16} {'at (upload -> ref)':<20} {'conf':>5} "
-        f"{'claim':<10} ok")
+    log(
+        f"{'upload':<10} {'what it is':<58} {'matched recording':<16} {'at (upload -> ref)':<20} {'conf':>5} "
+        f"{'claim':<10} ok"
+    )
     for row in rows:
         expected = row.query.expected_offset_s
         lines = row.found or [("(no match)", None, None, None, "none")]
@@ -172,6 +226,8 @@ def run(log: Callable[[str], None] = print) -> list[DemoRow]:
                     why = "the same passage repeats there" if repeat else "offset wrong by " + f"{error:.2f} s"
                     log(f"{'':<10} found at {found_at:.2f} s in the reference, cut at {expected:.2f} s: {why}")
     correct = sum(row.correct for row in rows)
-    log(f"\n{correct} of {len(rows)} uploads identified correctly; "
-        f"{Claim.objects.pending().count()} claims wait for review in the admin (Rights and claims > Claims).")
+    log(
+        f"\n{correct} of {len(rows)} uploads identified correctly; "
+        f"{Claim.objects.pending().count()} claims wait for review in the admin (Rights and claims > Claims)."
+    )
     return rows

@@ -19,8 +19,14 @@ class Policy(models.Model):
         BLOCK = "block", "Block"
 
     name = models.CharField(max_length=200)
-    label = models.ForeignKey(Label, on_delete=models.CASCADE, null=True, blank=True, related_name="policies",
-                              help_text="Empty: the default policy for labels without their own.")
+    label = models.ForeignKey(
+        Label,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="policies",
+        help_text="Empty: the default policy for labels without their own.",
+    )
     action = models.CharField(max_length=16, choices=Action.choices, default=Action.MONETIZE)
     min_confidence = models.FloatField(default=0.9, help_text="Below this confidence a claim waits for review.")
     min_match_s = models.FloatField(default=5.0, help_text="Matches shorter than this (s) wait for review.")
@@ -31,8 +37,9 @@ class Policy(models.Model):
         verbose_name_plural = "policies"
         constraints = [
             models.UniqueConstraint(fields=["label"], name="policy_one_per_label"),
-            models.UniqueConstraint(fields=["label"], condition=models.Q(label__isnull=True),
-                                    name="policy_one_default"),
+            models.UniqueConstraint(
+                fields=["label"], condition=models.Q(label__isnull=True), name="policy_one_default"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -83,8 +90,9 @@ class ClaimEvent(models.Model):
 
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(auto_now_add=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                              related_name="claim_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="claim_events"
+    )
     from_status = models.CharField(max_length=16, blank=True, help_text="Empty when the claim was created.")
     to_status = models.CharField(max_length=16)
     reason = models.TextField(blank=True)

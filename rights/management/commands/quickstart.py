@@ -23,8 +23,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.stdout.write(f"Data directory: {settings.DATA_DIR}")
-        self.stdout.write(f"Database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}; "
-                          f"tasks: {'in-process' if settings.CELERY_TASK_ALWAYS_EAGER else 'Celery workers'}\n")
+        self.stdout.write(
+            f"Database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}; "
+            f"tasks: {'in-process' if settings.CELERY_TASK_ALWAYS_EAGER else 'Celery workers'}\n"
+        )
         call_command("migrate", interactive=False, verbosity=0)
         demo.run(log=self.stdout.write)
 
@@ -34,9 +36,11 @@ class Command(BaseCommand):
         user.set_password(password)  # a fresh password every run, printed once below
         user.save()
         host, _, port = options["addr"].rpartition(":")
-        self.stdout.write(self.style.SUCCESS(
-            f"\nWeb UI: http://{host or '127.0.0.1'}:{port}/admin/   login: admin   password: {password}\n"
-            "Review the potential claims under Rights and claims > Claims (select, then 'Approve selected claims')."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nWeb UI: http://{host or '127.0.0.1'}:{port}/admin/   login: admin   password: {password}\n"
+                "Review the potential claims under Rights and claims > Claims (select, then 'Approve selected claims')."
+            )
+        )
         if not options["no_serve"]:
             call_command("runserver", options["addr"], use_reloader=False)

@@ -6,7 +6,6 @@ Views, admin, commands and tasks call these; nothing here knows about rights (th
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.checksums import sha256_file
 from catalog.models import AudioAsset, Recording
 from fingerprint import audio, landmarks, matching, params
 from fingerprint.landmark_store import IndexMismatchError, LandmarkStore
@@ -39,14 +39,6 @@ def landmark_store() -> LandmarkStore:
     if directory not in _stores:
         _stores[directory] = LandmarkStore(directory)
     return _stores[directory]
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def decode_for_analysis(path: Path) -> audio.DecodedAudio:
@@ -79,6 +71,13 @@ def _delete_file(asset: AudioAsset | None) -> None:
         asset.file.storage.delete(asset.file.name)
 
 
+def _record_fingerprint(asset: AudioAsset, marks: landmarks.Landmarks) -> None:
+    ReferenceFingerprint.objects.update_or_create(
+        asset=asset,
+        defaults={"engine_version": params.ENGINE_VERSION, "landmark_count": len(marks), "indexed_at": timezone.now()},
+    )
+
+
 def register_reference(recording: Recording, path: str | Path, original_name: str = "") -> AudioAsset:
     """Store, fingerprint and index reference audio for `recording`.
 
@@ -87,7 +86,7 @@ def register_reference(recording: Recording, path: str | Path, original_name: st
     row, file or index entry is left behind.
     """
     path = Path(path)
-    sha256 = sha256_of(path) if path.exists() and path.stat().st_size else ""
+    sha256 = sha256_file(path) if path.exists() and path.stat().st_size else ""
     existing = (
         AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE, sha256=sha256).select_related("recording").first()
     )
@@ -114,14 +113,7 @@ def register_reference(recording: Recording, path: str | Path, original_name: st
                 asset = _new_asset(path, sha256, decoded.info, AudioAsset.Kind.REFERENCE, original_name, recording)
                 created_file = True
                 asset.save()
-            ReferenceFingerprint.objects.update_or_create(
-                asset=asset,
-                defaults={
-                    "engine_version": params.ENGINE_VERSION,
-                    "landmark_count": len(marks),
-                    "indexed_at": timezone.now(),
-                },
-            )
+            _record_fingerprint(asset, marks)
             if recording.duration_s is None:
                 recording.duration_s = decoded.info.duration_s
                 recording.save(update_fields=["duration_s"])
@@ -144,7 +136,7 @@ def submit_upload(path: str | Path, original_name: str = "", submitted_by: objec
     audio.AudioError before anything is stored.
     """
     path = Path(path)
-    sha256 = sha256_of(path) if path.exists() and path.stat().st_size else ""
+    sha256 = sha256_file(path) if path.exists() and path.stat().st_size else ""
     existing = (
         Scan.objects.filter(asset__kind=AudioAsset.Kind.UPLOAD, asset__sha256=sha256).order_by("-created_at").first()
     )
@@ -226,14 +218,7 @@ def rebuild_index() -> int:
     def items():  # type: ignore[no-untyped-def]
         for asset in assets:
             marks = landmarks.extract(decode_for_analysis(Path(asset.file.path)).samples)
-            ReferenceFingerprint.objects.update_or_create(
-                asset=asset,
-                defaults={
-                    "engine_version": params.ENGINE_VERSION,
-                    "landmark_count": len(marks),
-                    "indexed_at": timezone.now(),
-                },
-            )
+            _record_fingerprint(asset, marks)
             yield asset.pk, marks.hashes, marks.frames
 
     landmark_store().rebuild(items())

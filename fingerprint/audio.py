@@ -213,7 +213,8 @@ def encode(samples: np.ndarray, sample_rate: int, fmt: str, bitrate: int | None 
     container_name, codec, codec_rate = _ENCODERS[fmt]
     rate = codec_rate or sample_rate
     buf = io.BytesIO()
-    with av.open(buf, mode="w", format=container_name) as container:
+    # bitexact: no random Ogg serial numbers or version tags, so the same samples give the same bytes.
+    with av.open(buf, mode="w", format=container_name, options={"fflags": "+bitexact"}) as container:
         stream = container.add_stream(codec, rate=rate, layout="mono")
         if bitrate:
             stream.bit_rate = bitrate

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from catalog.checksums import sha256_file
 from fingerprint import params
 
 _ARRAYS = ("hashes", "refs", "frames")
@@ -74,14 +74,6 @@ class Postings:
     ref_frames: np.ndarray
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class LandmarkStore:
     """Add, remove and look up reference landmarks in an on-disk index directory."""
 
@@ -116,7 +108,7 @@ class LandmarkStore:
         arrays = {}
         for key in _ARRAYS:
             path = folder / f"{key}.npy"
-            if _sha256_file(path) != manifest["checksums"][key]:
+            if sha256_file(path) != manifest["checksums"][key]:
                 raise IndexMismatchError(f"{path} does not match its checksum: the index is damaged; rebuild it.")
             arrays[key] = np.load(path, mmap_mode="r")
         ref_counts = {int(k): int(v) for k, v in manifest["ref_counts"].items()}
@@ -198,7 +190,7 @@ class LandmarkStore:
             checksums = {}
             for key, array in arrays.items():
                 np.save(tmp / f"{key}.npy", np.ascontiguousarray(array))
-                checksums[key] = _sha256_file(tmp / f"{key}.npy")
+                checksums[key] = sha256_file(tmp / f"{key}.npy")
             ref_ids, counts = np.unique(arrays["refs"], return_counts=True)
             manifest = {
                 "signature": engine_signature(),

@@ -70,7 +70,7 @@ def test_removing_a_reference_drops_it_and_keeps_the_other(tmp_path: Path) -> No
     assert store.ref_ids() == {REF_B}
     assert len(store) == len(_reference(SEED_B))
     best_a = _best(store, _excerpt_marks(SEED_A, 7.0))
-    assert best_a is None or best_a.ref_id != REF_A and not best_a.is_match()
+    assert best_a is None or (best_a.ref_id != REF_A and not best_a.is_match())
     best_b = _best(store, _excerpt_marks(SEED_B, 10.0))
     assert best_b is not None and best_b.ref_id == REF_B and abs(best_b.offset_s - 10.0) < 0.5
 
@@ -105,7 +105,7 @@ def test_an_index_built_by_another_engine_must_be_rebuilt(tmp_path: Path) -> Non
     manifest["signature"]["engine_version"] = "landmark-0"
     manifest_path.write_text(json.dumps(manifest))
 
-    with pytest.raises(IndexMismatchError, match="(?i)rebuild"):
+    with pytest.raises(IndexMismatchError, match=r"(?i)rebuild"):
         LandmarkStore(tmp_path).generation()
 
 
@@ -117,7 +117,7 @@ def test_a_damaged_array_file_is_refused(tmp_path: Path) -> None:
         data[i] ^= 0xFF
     hashes_path.write_bytes(bytes(data))
 
-    with pytest.raises(IndexMismatchError, match="(?i)damaged"):
+    with pytest.raises(IndexMismatchError, match=r"(?i)damaged"):
         LandmarkStore(tmp_path).generation()
 
 

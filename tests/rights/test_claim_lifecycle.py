@@ -151,7 +151,8 @@ def test_releasing_a_mix_in_the_admin_releases_one_and_warns_about_the_other(
     shown = [(m.level_tag, m.message) for m in get_messages(response.wsgi_request)]
     assert shown == [
         ("success", "1 claim(s) released."),
-        ("warning", f"claim {second.pk}: A released claim cannot become released; it can become nothing (it is final)."),
+        ("warning",
+         f"claim {second.pk}: A released claim cannot become released; it can become nothing (it is final)."),
     ]
     page = response.content.decode()
     assert '<li class="success">1 claim(s) released.</li>' in page

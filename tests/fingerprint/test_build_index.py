@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import shutil
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from fingerprint import actions
+from fingerprint.models import Scan
+from tests import audio as test_audio
+from tests import factories
+
+
+@pytest.mark.django_db
+def test_build_index_restores_identification_after_the_index_is_lost(
+    tmp_path: Path, django_capture_on_commit_callbacks
+) -> None:
+    target = factories.registered_recording(tmp_path, seed=11)
+    factories.registered_recording(tmp_path, seed=12)
+    shutil.rmtree(settings.FINGERPRINT_INDEX_DIR)
+    actions._stores.clear()
+
+    out = StringIO()
+    call_command("build_index", stdout=out)
+
+    assert "Indexed 2 reference files" in out.getvalue()
+    upload = test_audio.write(tmp_path / "clip.mp3", test_audio.excerpt(test_audio.piece(11), 5.0, 8.0))
+    with django_capture_on_commit_callbacks(execute=True):
+        scan = actions.submit_upload(upload)
+    scan.refresh_from_db()
+    assert scan.status == Scan.Status.DONE
+    assert [m.recording for m in scan.matches.all()] == [target]

@@ -159,6 +159,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# `celery -A config beat`: claim any match whose claim task was lost (a worker died mid-task).
+CELERY_BEAT_SCHEDULE = {
+    "claim-unclaimed-matches": {"task": "rights.tasks.claim_unclaimed_matches", "schedule": 600.0},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

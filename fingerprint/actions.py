@@ -6,7 +6,6 @@ Views, admin, commands and tasks call these; nothing here knows about rights (th
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from django.conf import settings
@@ -20,8 +19,6 @@ from fingerprint import audio, landmarks, matching, params
 from fingerprint.landmark_store import IndexMismatchError, LandmarkStore
 from fingerprint.models import Match, ReferenceFingerprint, Scan
 from fingerprint.signals import scan_identified
-
-logger = logging.getLogger(__name__)
 
 # A reference with fewer landmarks than this could never gather MIN_ALIGNED_HASHES.
 MIN_REFERENCE_LANDMARKS = params.MIN_ALIGNED_HASHES

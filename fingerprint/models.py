@@ -21,11 +21,6 @@ class ReferenceFingerprint(models.Model):
         return f"{self.asset} ({self.landmark_count} landmarks, {self.engine_version})"
 
 
-class ScanQuerySet(models.QuerySet["Scan"]):
-    def finished(self) -> ScanQuerySet:
-        return self.filter(status__in=[Scan.Status.DONE, Scan.Status.FAILED])
-
-
 class Scan(models.Model):
     """One identification job: an uploaded asset checked against the index."""
 
@@ -45,8 +40,6 @@ class Scan(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-
-    objects = ScanQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

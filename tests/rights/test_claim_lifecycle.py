@@ -211,3 +211,19 @@ def test_the_admin_offers_no_delete_and_no_add_for_claims(potential_claim: Claim
     assert "delete_selected" not in changelist
     assert "/admin/rights/claim/add/" not in changelist
     assert Claim.objects.filter(pk=potential_claim.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_periodic_sweep_claims_a_match_whose_claim_task_was_lost(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fingerprint import actions as fingerprint_actions
+    from rights import tasks as rights_tasks
+
+    target = factories.registered_recording(tmp_path, seed=21)
+    upload = test_audio.write(tmp_path / "lost.mp3", test_audio.excerpt(test_audio.piece(21), 4.0, 10.0))
+    scan = fingerprint_actions.submit_upload(upload)  # on_commit never fires here: the queued work is "lost"
+    fingerprint_actions.identify_scan(scan.pk)  # matches stored; the claim task's signal was never delivered
+    assert not Claim.objects.exists()
+
+    assert rights_tasks.claim_unclaimed_matches() == 1
+    assert Claim.objects.get().recording == target
+    assert rights_tasks.claim_unclaimed_matches() == 0  # idempotent

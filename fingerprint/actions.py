@@ -6,8 +6,11 @@ Views, admin, commands and tasks call these; nothing here knows about rights (th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
@@ -75,6 +78,27 @@ def _record_fingerprint(asset: AudioAsset, marks: landmarks.Landmarks) -> None:
     )
 
 
+@dataclass
+class Registration:
+    """One reference file to register, and what became of it."""
+
+    recording: Recording
+    path: Path
+    original_name: str = ""
+    asset: AudioAsset | None = None
+    error: Exception | None = None
+    skipped: bool = False  # already registered with the current engine: nothing to do
+
+
+@dataclass
+class _Analysed:
+    registration: Registration
+    sha256: str
+    existing: AudioAsset | None
+    info: audio.AudioInfo
+    marks: landmarks.Landmarks
+
+
 def register_reference(recording: Recording, path: str | Path, original_name: str = "") -> AudioAsset:
     """Store, fingerprint and index reference audio for `recording`.
 
@@ -82,48 +106,101 @@ def register_reference(recording: Recording, path: str | Path, original_name: st
     ReferenceConflictError when the bytes are another recording's reference; in either case no
     row, file or index entry is left behind.
     """
-    path = Path(path)
+    (done,) = register_references([Registration(recording, Path(path), original_name)])
+    if done.error is not None:
+        raise done.error
+    assert done.asset is not None
+    return done.asset
+
+
+def register_references(
+    registrations: list[Registration], progress: Callable[[Registration], None] | None = None
+) -> list[Registration]:
+    """Register many reference files, indexing them in one new index generation.
+
+    Each file is analysed on its own: a file that cannot be used gets its `error` and is left out,
+    without stopping the others. The usable ones are stored and indexed together, so a batch costs
+    one index rewrite; if that fails, none of the batch's rows, files or index entries remain.
+    """
+    analysed = []
+    for registration in registrations:
+        try:
+            item = _analyse_reference(registration)
+        except (audio.AudioError, ReferenceConflictError, OSError) as exc:
+            registration.error = exc
+        else:
+            if item is None:
+                registration.skipped = True
+            else:
+                analysed.append(item)
+        if progress is not None:
+            progress(registration)
+    if analysed:
+        _store_and_index(analysed)
+    return registrations
+
+
+def _analyse_reference(registration: Registration) -> _Analysed | None:
+    """Decode and fingerprint one file; None when it is already registered with this engine."""
+    path = registration.path
     sha256 = sha256_file(path) if path.exists() and path.stat().st_size else ""
     existing = (
         AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE, sha256=sha256).select_related("recording").first()
     )
     if existing is not None:
-        if existing.recording_id != recording.pk:
+        if existing.recording_id != registration.recording.pk:
             raise ReferenceConflictError(
                 f"This audio is already the reference of recording {existing.recording}; "
                 "one master registered twice must be resolved by staff, not claimed twice."
             )
         if ReferenceFingerprint.objects.filter(asset=existing, engine_version=params.ENGINE_VERSION).exists():
-            return existing
+            registration.asset = existing
+            return None
     decoded = decode_for_analysis(path)
     marks = landmarks.extract(decoded.samples)
     if len(marks) < MIN_REFERENCE_LANDMARKS:
         raise audio.AudioError("no_landmarks", "The audio has too little spectral structure to fingerprint.")
+    return _Analysed(registration, sha256, existing, decoded.info, marks)
 
+
+def _store_and_index(items: list[_Analysed]) -> None:
     store = landmark_store()
-    asset = existing
-    created_file = False
-    indexed = False
+    created: list[AudioAsset] = []
+    indexed: list[int] = []
     try:
         with transaction.atomic():
-            if asset is None:
-                asset = _new_asset(path, sha256, decoded.info, AudioAsset.Kind.REFERENCE, original_name, recording)
-                created_file = True
-                asset.save()
-            _record_fingerprint(asset, marks)
-            if recording.duration_s is None:
-                recording.duration_s = decoded.info.duration_s
-                recording.save(update_fields=["duration_s"])
+            for item in items:
+                registration = item.registration
+                asset = item.existing
+                if asset is None:
+                    asset = _new_asset(
+                        registration.path,
+                        item.sha256,
+                        item.info,
+                        AudioAsset.Kind.REFERENCE,
+                        registration.original_name,
+                        registration.recording,
+                    )
+                    created.append(asset)
+                    asset.save()
+                _record_fingerprint(asset, item.marks)
+                recording = registration.recording
+                if recording.duration_s is None:
+                    recording.duration_s = item.info.duration_s
+                    recording.save(update_fields=["duration_s"])
+                registration.asset = asset
             # Last inside the transaction: if indexing fails, the rows roll back with it.
-            store.add(asset.pk, marks.hashes, marks.frames)
-            indexed = True
+            batch = [(item.registration.asset.pk, item.marks) for item in items]  # type: ignore[union-attr]
+            store.add_many(batch)
+            indexed = [ref_id for ref_id, _ in batch]
     except BaseException:
-        if indexed and asset is not None:
-            store.remove(asset.pk)
-        if created_file:
+        for ref_id in indexed:
+            store.remove(ref_id)
+        for asset in created:
             _delete_file(asset)
+        for item in items:
+            item.registration.asset = None
         raise
-    return asset
 
 
 def submit_upload(path: str | Path, original_name: str = "", submitted_by: object | None = None) -> Scan:
@@ -184,10 +261,12 @@ def identify_scan(scan_id: int) -> Scan:
                 reference_asset=reference,
                 query_start_s=round(alignment.query_start_s, 3),
                 query_end_s=round(alignment.query_end_s, 3),
-                reference_start_s=round(alignment.query_start_s + alignment.offset_s, 3),
-                reference_end_s=round(alignment.query_end_s + alignment.offset_s, 3),
-                aligned_landmarks=alignment.aligned,
-                score=float(alignment.aligned),
+                reference_start_s=round(alignment.reference_start_s, 3),
+                reference_end_s=round(alignment.reference_end_s, 3),
+                pitch_factor=round(alignment.pitch_factor, 4),
+                tempo_factor=round(alignment.tempo_factor, 4),
+                aligned_landmarks=round(alignment.aligned),
+                score=round(float(alignment.aligned), 3),
                 confidence=round(alignment.confidence, 4),
                 engine_version=params.ENGINE_VERSION,
             )
@@ -201,11 +280,19 @@ def identify_scan(scan_id: int) -> Scan:
 
 def find_alignments(path: Path) -> list[matching.Alignment]:
     """The references heard in the audio at `path` that pass the match decision, best first."""
-    decoded = decode_for_analysis(path)
-    marks = landmarks.extract(decoded.samples)
-    postings = landmark_store().lookup(marks.hashes)
-    alignments = matching.best_alignments(marks.frames, postings.query_index, postings.refs, postings.ref_frames)
-    return [a for a in alignments if a.is_match()]
+    return match_samples(decode_for_analysis(path).samples)
+
+
+def match_samples(samples: np.ndarray) -> list[matching.Alignment]:
+    """The references heard in decoded analysis-rate audio that pass the match decision, best first."""
+    return [a for a in candidate_alignments(samples) if a.is_match()]
+
+
+def candidate_alignments(samples: np.ndarray) -> list[matching.Alignment]:
+    """Every candidate reference's best alignment, matched or not, best first."""
+    query = landmarks.extract_query(samples)
+    postings = landmark_store().lookup(query.hashes)
+    return matching.best_alignments(query.anchor_frames, query.anchor_pitches, query.owner[postings.query_index], postings)
 
 
 def rebuild_index() -> int:
@@ -216,7 +303,7 @@ def rebuild_index() -> int:
         for asset in assets:
             marks = landmarks.extract(decode_for_analysis(Path(asset.file.path)).samples)
             _record_fingerprint(asset, marks)
-            yield asset.pk, marks.hashes, marks.frames
+            yield asset.pk, marks
 
     landmark_store().rebuild(items())
     return len(assets)

@@ -3,8 +3,9 @@
 Layout under the index directory:
     CURRENT                  name of the live generation
     gen-000007/hashes.npy    uint32, sorted
-    gen-000007/refs.npy      int64 reference id of each posting
-    gen-000007/frames.npy    int32 anchor frame of each posting in its reference
+    gen-000007/refs.npy      uint32 reference id of each posting
+    gen-000007/frames.npy    uint32 anchor frame of each posting in its reference
+    gen-000007/pitches.npy   uint16 anchor pitch, 1/PITCH_STORE_STEPS semitones above LOG_FMIN_HZ
     gen-000007/manifest.json format version, engine version and parameters, counts, checksums
     .lock                    serialises writers across processes
 
@@ -28,8 +29,11 @@ import numpy as np
 
 from catalog.checksums import sha256_file
 from fingerprint import params
+from fingerprint.landmarks import Landmarks
+from fingerprint.matching import Postings
 
-_ARRAYS = ("hashes", "refs", "frames")
+_ARRAYS = ("hashes", "refs", "frames", "pitches")
+_DTYPES = {"hashes": np.uint32, "refs": np.uint32, "frames": np.uint32, "pitches": np.uint16}
 _KEEP_GENERATIONS = 2  # the live one and the one before it, which a reader may still be using
 
 
@@ -45,8 +49,17 @@ def engine_signature() -> dict[str, object]:
         "sample_rate": params.ANALYSIS_SAMPLE_RATE,
         "n_fft": params.N_FFT,
         "hop": params.HOP,
-        "fan_out": params.FAN_OUT,
+        "log_fmin_hz": params.LOG_FMIN_HZ,
+        "log_fmax_hz": params.LOG_FMAX_HZ,
+        "bands_per_semitone": params.BANDS_PER_SEMITONE,
         "peaks_per_second": params.PEAKS_PER_SECOND,
+        "triplet_targets": params.TRIPLET_TARGETS,
+        "target_max_dt": params.TARGET_MAX_DT,
+        "hash_df_step_st": params.HASH_DF_STEP_ST,
+        "hash_ratio_levels": params.HASH_RATIO_LEVELS,
+        "hash_pitch_band_st": params.HASH_PITCH_BAND_ST,
+        "hash_log_span_step": params.HASH_LOG_SPAN_STEP,
+        "pitch_store_steps": params.PITCH_STORE_STEPS,
     }
 
 
@@ -55,23 +68,20 @@ class Generation:
     """One immutable, loaded index generation."""
 
     name: str
-    hashes: np.ndarray
-    refs: np.ndarray
-    frames: np.ndarray
+    arrays: dict[str, np.ndarray]
     ref_counts: dict[int, int]
 
     @classmethod
     def empty(cls) -> Generation:
-        return cls("", np.zeros(0, np.uint32), np.zeros(0, np.int64), np.zeros(0, np.int32), {})
+        return cls("", {key: np.zeros(0, dtype) for key, dtype in _DTYPES.items()}, {})
 
+    @property
+    def hashes(self) -> np.ndarray:
+        return self.arrays["hashes"]
 
-@dataclass(frozen=True)
-class Postings:
-    """Index hits for a query: for each hit, which query landmark, which reference, at which frame."""
-
-    query_index: np.ndarray
-    refs: np.ndarray
-    ref_frames: np.ndarray
+    @property
+    def refs(self) -> np.ndarray:
+        return self.arrays["refs"]
 
 
 class LandmarkStore:
@@ -112,7 +122,7 @@ class LandmarkStore:
                 raise IndexMismatchError(f"{path} does not match its checksum: the index is damaged; rebuild it.")
             arrays[key] = np.load(path, mmap_mode="r")
         ref_counts = {int(k): int(v) for k, v in manifest["ref_counts"].items()}
-        return Generation(name, arrays["hashes"], arrays["refs"], arrays["frames"], ref_counts)
+        return Generation(name, arrays, ref_counts)
 
     def ref_ids(self) -> set[int]:
         """Reference ids currently indexed."""
@@ -133,7 +143,12 @@ class LandmarkStore:
         # Positions lo[i] .. hi[i]-1 for each query hash, laid end to end.
         starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
         positions = starts + np.arange(total)
-        return Postings(query_index, np.asarray(gen.refs[positions]), np.asarray(gen.frames[positions]))
+        return Postings(
+            query_index,
+            np.asarray(gen.refs[positions]).astype(np.int64),
+            np.asarray(gen.arrays["frames"][positions]),
+            np.asarray(gen.arrays["pitches"][positions]),
+        )
 
     # --- writing ---------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -146,16 +161,21 @@ class LandmarkStore:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def add(self, ref_id: int, hashes: np.ndarray, frames: np.ndarray) -> None:
+    def add(self, ref_id: int, marks: Landmarks) -> None:
         """Index (or re-index) one reference's landmarks; its earlier postings are replaced."""
+        self.add_many([(ref_id, marks)])
+
+    def add_many(self, items: Iterable[tuple[int, Landmarks]]) -> None:
+        """Index (or re-index) several references in one new generation (one rewrite, not one each)."""
+        new = {ref_id: marks for ref_id, marks in items}
+        if not new:
+            return
         with self._write_lock():
             gen = self.generation()
-            keep = gen.refs != ref_id
-            self._publish(
-                np.concatenate([gen.hashes[keep], hashes.astype(np.uint32)]),
-                np.concatenate([gen.refs[keep], np.full(len(hashes), ref_id, np.int64)]),
-                np.concatenate([gen.frames[keep], frames.astype(np.int32)]),
-            )
+            keep = ~np.isin(gen.refs, np.fromiter(new, dtype=np.int64))
+            parts = [{key: gen.arrays[key][keep] for key in _ARRAYS}]
+            parts.extend(_columns(ref_id, marks) for ref_id, marks in new.items())
+            self._publish(parts)
 
     def remove(self, ref_id: int) -> None:
         """Drop one reference's postings (no-op if it is not indexed)."""
@@ -164,21 +184,18 @@ class LandmarkStore:
             if ref_id not in gen.ref_counts:
                 return
             keep = gen.refs != ref_id
-            self._publish(gen.hashes[keep], gen.refs[keep], gen.frames[keep])
+            self._publish([{key: gen.arrays[key][keep] for key in _ARRAYS}])
 
-    def rebuild(self, items: Iterable[tuple[int, np.ndarray, np.ndarray]]) -> None:
-        """Replace the whole index with `items` (ref id, hashes, frames), swapped in atomically."""
-        hashes, refs, frames = [np.zeros(0, np.uint32)], [np.zeros(0, np.int64)], [np.zeros(0, np.int32)]
-        for ref_id, ref_hashes, ref_frames in items:
-            hashes.append(ref_hashes.astype(np.uint32))
-            refs.append(np.full(len(ref_hashes), ref_id, np.int64))
-            frames.append(ref_frames.astype(np.int32))
+    def rebuild(self, items: Iterable[tuple[int, Landmarks]]) -> None:
+        """Replace the whole index with `items` (ref id, landmarks), swapped in atomically."""
+        parts = [_columns(ref_id, marks) for ref_id, marks in items]
         with self._write_lock():
-            self._publish(np.concatenate(hashes), np.concatenate(refs), np.concatenate(frames))
+            self._publish(parts)
 
-    def _publish(self, hashes: np.ndarray, refs: np.ndarray, frames: np.ndarray) -> None:
-        order = np.argsort(hashes, kind="stable")
-        arrays = {"hashes": hashes[order], "refs": refs[order], "frames": frames[order]}
+    def _publish(self, parts: list[dict[str, np.ndarray]]) -> None:
+        columns = {key: np.concatenate([np.zeros(0, _DTYPES[key])] + [p[key] for p in parts]) for key in _ARRAYS}
+        order = np.argsort(columns["hashes"], kind="stable")
+        arrays = {key: column[order] for key, column in columns.items()}
         current = self._current_name()
         number = int(current.removeprefix("gen-")) + 1 if current else 1
         name = f"gen-{number:06d}"
@@ -212,3 +229,13 @@ class LandmarkStore:
         for folder in self.directory.glob("gen-*"):
             if int(folder.name.removeprefix("gen-")) < keep_from:
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+def _columns(ref_id: int, marks: Landmarks) -> dict[str, np.ndarray]:
+    """One reference's landmarks as index columns."""
+    return {
+        "hashes": marks.hashes.astype(np.uint32, copy=False),
+        "refs": np.full(len(marks), ref_id, np.uint32),
+        "frames": marks.frames.astype(np.uint32, copy=False),
+        "pitches": marks.pitches.astype(np.uint16, copy=False),
+    }

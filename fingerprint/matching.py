@@ -1,7 +1,11 @@
-"""Landmark postings -> time-aligned candidates -> scored matches. Pure numpy.
+"""Landmark postings -> pitch-, tempo- and offset-aligned candidates -> scored matches. Pure numpy.
 
-A true match shows many postings of one reference at one constant offset (reference frame minus
-query frame); chance postings scatter over offsets. Units: frames of params.FRAME_S seconds.
+A true match shows many postings of one reference that obey one straight line
+    reference frame = tempo * query frame + offset
+and one constant pitch shift (reference pitch - query pitch, in semitones); chance postings scatter.
+For each candidate reference, the pitch shift is the mode of the per-posting shifts, and the tempo
+and offset come from a Hough vote over a grid of tempos, refined by least squares on the inliers.
+Units: frames of params.FRAME_S seconds, semitones.
 """
 
 from __future__ import annotations
@@ -15,17 +19,30 @@ from fingerprint import params
 
 
 @dataclass(frozen=True)
+class Postings:
+    """Index hits for a query: which query hash variant, which reference, at which frame and pitch."""
+
+    query_index: np.ndarray  # int64 index into QueryLandmarks.hashes
+    refs: np.ndarray  # int64 reference id
+    ref_frames: np.ndarray  # anchor frame in the reference
+    ref_pitches: np.ndarray  # anchor pitch in the reference, 1/PITCH_STORE_STEPS semitones
+
+
+@dataclass(frozen=True)
 class Alignment:
-    """One reference found in the query: where, how well, and how sure."""
+    """One reference found in the query: where, under which transformation, how well, how sure."""
 
     ref_id: int
-    aligned: int  # distinct query landmarks that agree on the offset
-    offset_frames: int  # reference frame = query frame + offset_frames
-    query_start_frame: int
-    query_end_frame: int
+    aligned: float  # query triplets that agree on pitch, tempo and offset (repeat-weighted)
+    offset_frames: float  # reference frame at query frame 0
+    tempo: float  # reference time / query time: > 1 when the query is faster than the reference
+    pitch_shift_st: float  # query pitch - reference pitch, in semitones
+    query_start_frame: float
+    query_end_frame: float
 
     @property
     def offset_s(self) -> float:
+        """Where the query's first sample lies in the reference (s)."""
         return self.offset_frames * params.FRAME_S
 
     @property
@@ -37,8 +54,26 @@ class Alignment:
         return self.query_end_frame * params.FRAME_S
 
     @property
+    def reference_start_s(self) -> float:
+        return (self.tempo * self.query_start_frame + self.offset_frames) * params.FRAME_S
+
+    @property
+    def reference_end_s(self) -> float:
+        return (self.tempo * self.query_end_frame + self.offset_frames) * params.FRAME_S
+
+    @property
     def span_s(self) -> float:
         return max(self.query_end_s - self.query_start_s, params.FRAME_S)
+
+    @property
+    def pitch_factor(self) -> float:
+        """Query frequency / reference frequency (1.06 = one semitone up)."""
+        return 2.0 ** (self.pitch_shift_st / 12.0)
+
+    @property
+    def tempo_factor(self) -> float:
+        """Query tempo / reference tempo (1.1 = the query plays 10 % faster)."""
+        return self.tempo
 
     @property
     def confidence(self) -> float:
@@ -52,56 +87,110 @@ class Alignment:
         return self.aligned >= params.MIN_ALIGNED_HASHES and density >= params.MIN_ALIGNED_PER_SECOND
 
 
-def best_alignments(
-    query_frames: np.ndarray, query_index: np.ndarray, refs: np.ndarray, ref_frames: np.ndarray
-) -> list[Alignment]:
-    """For every reference with postings, its best offset and the query span that supports it.
+def _tempo_grid() -> np.ndarray:
+    """Tempos searched (reference time / query time), evenly spaced in log tempo, 1.0 included."""
+    steps = int(math.ceil(math.log(params.MAX_TEMPO_FACTOR) / params.TEMPO_GRID_STEP))
+    return np.exp(np.arange(-steps, steps + 1) * params.TEMPO_GRID_STEP)
 
-    `query_frames[i]` is the anchor frame of query landmark i; (query_index, refs, ref_frames) are
-    the postings the index returned. Sorted by aligned count, best first.
+
+def _pitch_mode(shift: np.ndarray, weight: np.ndarray) -> float:
+    """Most supported pitch shift (semitones), from a histogram smoothed over neighbouring bins."""
+    bin_st = params.PITCH_TOLERANCE_ST / 2
+    bins = np.round(shift / bin_st).astype(np.int64)
+    low = bins.min()
+    votes = np.bincount(bins - low, weights=weight)
+    smoothed = votes.copy()
+    smoothed[1:] += votes[:-1]
+    smoothed[:-1] += votes[1:]
+    centre = int(np.argmax(smoothed)) + low
+    near = np.abs(bins - centre) <= 1
+    return float(np.average(shift[near], weights=weight[near]))
+
+
+def _align_one(ref_id: int, tq: np.ndarray, tr: np.ndarray, shift: np.ndarray, weight: np.ndarray, triplet: np.ndarray):  # type: ignore[no-untyped-def]
+    """Best (pitch, tempo, offset) for one reference's postings and the query span that supports it."""
+    pitch = _pitch_mode(shift, weight)
+    ok = np.abs(shift - pitch) <= params.PITCH_TOLERANCE_ST
+    tq, tr, shift, weight, triplet = tq[ok], tr[ok], shift[ok], weight[ok], triplet[ok]
+    if weight.sum() < params.MIN_ALIGNED_HASHES / 2:
+        return None
+    taus = _tempo_grid()
+    width = 2 * params.OFFSET_TOLERANCE_FRAMES
+    offsets = tr[None, :] - taus[:, None] * tq[None, :]  # (taus, postings)
+    cells = np.floor(offsets / width).astype(np.int64)
+    low = cells.min()
+    n_cells = int(cells.max() - low) + 2
+    keys = (np.arange(len(taus))[:, None] * n_cells + (cells - low)).ravel()
+    unique_keys, inverse = np.unique(keys, return_inverse=True)
+    votes = np.bincount(inverse, weights=np.broadcast_to(weight, offsets.shape).ravel())
+    # A line that straddles two cells splits its votes: count each cell with its upper neighbour.
+    nxt = np.searchsorted(unique_keys, unique_keys + 1)
+    nxt_ok = (nxt < len(unique_keys)) & (unique_keys[np.minimum(nxt, len(unique_keys) - 1)] == unique_keys + 1)
+    paired = votes + np.where(nxt_ok, votes[np.minimum(nxt, len(votes) - 1)], 0.0)
+    best = int(np.argmax(paired))
+    tau_index = int(unique_keys[best] // n_cells)
+    tau = float(taus[tau_index])
+    centre = (int(unique_keys[best] % n_cells) + low + 1) * width
+    inlier = np.abs(tr - tau * tq - centre) <= width
+    # Refine the line on its inliers when they span enough query time to pin the slope.
+    if inlier.sum() >= 3 and np.ptp(tq[inlier]) > 20:
+        slope, intercept = np.polyfit(tq[inlier], tr[inlier], 1, w=np.sqrt(weight[inlier]))
+        if abs(math.log(max(slope, 1e-6))) <= math.log(params.MAX_TEMPO_FACTOR) + params.TEMPO_GRID_STEP:
+            tau, centre = float(slope), float(intercept)
+    inlier = np.abs(tr - tau * tq - centre) <= params.OFFSET_TOLERANCE_FRAMES
+    if not inlier.any():
+        return None
+    run = strongest_run(np.unique(tq[inlier]))
+    in_run = inlier & (tq >= run[0]) & (tq <= run[-1])
+    # One vote per query triplet, however many repeats of its passage the reference holds.
+    _, first = np.unique(triplet[in_run], return_index=True)
+    aligned = float(weight[in_run][first].sum())
+    pitch = float(np.average(shift[in_run], weights=weight[in_run]))
+    return Alignment(
+        ref_id=ref_id,
+        aligned=aligned,
+        offset_frames=centre,
+        tempo=tau,
+        pitch_shift_st=-pitch,
+        query_start_frame=float(run[0]),
+        query_end_frame=float(run[-1]),
+    )
+
+
+def best_alignments(
+    query_frames: np.ndarray, query_pitches: np.ndarray, triplet_of_posting: np.ndarray, postings: Postings
+) -> list[Alignment]:
+    """Every candidate reference's best alignment, best first.
+
+    `query_frames` / `query_pitches` are per query triplet (anchor frame and pitch);
+    `triplet_of_posting[i]` is the query triplet that produced posting i.
     """
+    if len(postings.refs) == 0:
+        return []
+    triplet = triplet_of_posting
+    tq = query_frames[triplet].astype(np.float64)
+    tr = postings.ref_frames.astype(np.float64)
+    shift = postings.ref_pitches.astype(np.float64) / params.PITCH_STORE_STEPS - query_pitches[triplet]
+    plausible = np.abs(shift) <= params.MAX_PITCH_SHIFT_ST + params.PITCH_TOLERANCE_ST
+    refs = postings.refs[plausible].astype(np.int64)
+    triplet, tq, tr, shift = triplet[plausible], tq[plausible], tr[plausible], shift[plausible]
     if len(refs) == 0:
         return []
-    offsets = ref_frames.astype(np.int64) - query_frames[query_index]
-    # One sortable key per (reference, offset) pair.
-    span = int(offsets.max() - offsets.min()) + 2 * params.OFFSET_TOLERANCE_FRAMES + 1
-    keys = refs.astype(np.int64) * span + (offsets - offsets.min() + params.OFFSET_TOLERANCE_FRAMES)
-    unique_keys, inverse = np.unique(keys, return_inverse=True)
-    # Each vote is weighted by 1 / (times its hash occurs in that reference): a hash from a passage
-    # that repeats (a loop, a chorus) votes for every repeat at once, so on its own it cannot pull
-    # the offset away from the one place where the non-repeating material (a melody) also agrees.
-    pair_keys = query_index.astype(np.int64) * (int(refs.max()) + 1) + refs
-    _, pair_inverse, pair_counts = np.unique(pair_keys, return_inverse=True, return_counts=True)
-    votes = np.bincount(inverse, weights=1.0 / pair_counts[pair_inverse], minlength=len(unique_keys))
-    smoothed = votes.copy()
-    for shift in range(1, params.OFFSET_TOLERANCE_FRAMES + 1):
-        for neighbour in (unique_keys - shift, unique_keys + shift):
-            pos = np.searchsorted(unique_keys, neighbour)
-            pos_clipped = np.minimum(pos, len(unique_keys) - 1)
-            found = unique_keys[pos_clipped] == neighbour
-            smoothed = smoothed + np.where(found, votes[pos_clipped], 0.0)
-    key_refs = unique_keys // span
-    # Best offset per reference: sort by (ref, smoothed) and take each ref's last entry.
-    order = np.lexsort((smoothed, key_refs))
-    last_of_ref = np.r_[key_refs[order][1:] != key_refs[order][:-1], True]
-    best = order[last_of_ref]
-    best = best[smoothed[best] >= params.MIN_ALIGNED_HASHES / 4]
+    # Each posting votes 1 / (postings its query triplet has in that reference): a passage that
+    # repeats (a loop, a chorus) cannot outvote the one place where everything else agrees too.
+    pair = triplet.astype(np.int64) * (int(refs.max()) + 1) + refs
+    _, pair_inverse, pair_counts = np.unique(pair, return_inverse=True, return_counts=True)
+    weight = 1.0 / pair_counts[pair_inverse]
+    ref_ids, ref_inverse = np.unique(refs, return_inverse=True)
+    totals = np.bincount(ref_inverse, weights=weight)
+    ranked = np.argsort(-totals)[: params.MAX_CANDIDATES]
+    ranked = ranked[totals[ranked] >= params.MIN_ALIGNED_HASHES / 2]
     results = []
-    for key in unique_keys[best]:
-        ref_id = int(key // span)
-        centre = int(key % span) + offsets.min() - params.OFFSET_TOLERANCE_FRAMES
-        hit = (refs == ref_id) & (np.abs(offsets - centre) <= params.OFFSET_TOLERANCE_FRAMES)
-        hit_frames = query_frames[np.unique(query_index[hit])]
-        run = strongest_run(np.unique(hit_frames))
-        results.append(
-            Alignment(
-                ref_id=ref_id,
-                aligned=int(np.count_nonzero((hit_frames >= run[0]) & (hit_frames <= run[-1]))),
-                offset_frames=centre,
-                query_start_frame=int(run[0]),
-                query_end_frame=int(run[-1]),
-            )
-        )
+    for index in ranked:
+        mine = ref_inverse == index
+        found = _align_one(int(ref_ids[index]), tq[mine], tr[mine], shift[mine], weight[mine], triplet[mine])
+        if found is not None:
+            results.append(found)
     results.sort(key=lambda a: a.aligned, reverse=True)
     return results
 

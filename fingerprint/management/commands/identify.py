@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from catalog.models import AudioAsset
+from fingerprint import actions, audio
+from fingerprint.management.commands._lists import ProgressBar, read_id_path_list
+
+
+class Command(BaseCommand):
+    help = (
+        "Identify every file of a 'query_id<TAB>path' list against the index (loaded once) and write "
+        "one JSON line per query: query_id, ref_id (or null), score, offset_s, query_span, "
+        "pitch_factor, tempo_factor, and every match found."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--list", required=True, dest="list_path", help="file of query_id<TAB>path lines")
+        parser.add_argument("--jsonl", required=True, help="output file ('-' for standard output)")
+
+    def handle(self, *args: Any, list_path: str, jsonl: str, **options: Any) -> None:
+        entries = read_id_path_list(list_path)
+        ref_names = {
+            pk: external_id or str(recording_id)
+            for pk, external_id, recording_id in AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE).values_list(
+                "pk", "recording__external_id", "recording_id"
+            )
+        }
+        actions.landmark_store().generation()  # load (and check) the index once, before the clock starts
+        out = sys.stdout if jsonl == "-" else Path(jsonl).open("w")
+        bar = ProgressBar(len(entries), "identify")
+        found = 0
+        try:
+            for query_id, path in entries:
+                line = _identify_one(query_id, path, ref_names)
+                found += line["ref_id"] is not None
+                out.write(json.dumps(line) + "\n")
+                bar.step(query_id)
+        finally:
+            if out is not sys.stdout:
+                out.close()
+        self.stderr.write(f"{found} of {len(entries)} queries matched a reference.")
+
+
+def _identify_one(query_id: str, path: Path, ref_names: dict[int, str]) -> dict[str, Any]:
+    started = time.monotonic()
+    line: dict[str, Any] = {"query_id": query_id, "ref_id": None, "score": 0.0, "offset_s": None}
+    try:
+        samples = actions.decode_for_analysis(path).samples
+    except (audio.AudioError, OSError) as exc:
+        line["error"] = str(exc)
+        line["time_s"] = round(time.monotonic() - started, 4)
+        return line
+    candidates = actions.candidate_alignments(samples)
+    matches = [a for a in candidates if a.is_match() and a.ref_id in ref_names]
+    if candidates:
+        line["score"] = round(candidates[0].aligned, 3)
+    if matches:
+        best = matches[0]
+        line.update(
+            ref_id=ref_names[best.ref_id],
+            score=round(best.aligned, 3),
+            confidence=round(best.confidence, 4),
+            offset_s=round(best.offset_s, 3),
+            query_span=[round(best.query_start_s, 3), round(best.query_end_s, 3)],
+            pitch_factor=round(best.pitch_factor, 4),
+            tempo_factor=round(best.tempo_factor, 4),
+        )
+    line["matches"] = [
+        {
+            "ref_id": ref_names[a.ref_id],
+            "score": round(a.aligned, 3),
+            "offset_s": round(a.offset_s, 3),
+            "query_span": [round(a.query_start_s, 3), round(a.query_end_s, 3)],
+            "pitch_factor": round(a.pitch_factor, 4),
+            "tempo_factor": round(a.tempo_factor, 4),
+        }
+        for a in matches
+    ]
+    line["time_s"] = round(time.monotonic() - started, 4)
+    return line

@@ -14,36 +14,147 @@ SILENCE_RMS_DBFS = -60.0
 # was cut off in transfer.
 TRUNCATION_TOLERANCE_S = 0.25
 
-# --- Spectral landmarks (Wang 2003 style constellation pairs) -----------------------------------
-ENGINE_VERSION = "landmark-1"
+# --- Spectral landmarks: pitch- and tempo-invariant peak triplets -------------------------------
+ENGINE_VERSION = "triplet-1"
 N_FFT = 1024  # samples at ANALYSIS_SAMPLE_RATE: 93 ms window, 10.8 Hz bins
 HOP = 256  # samples: 23.2 ms per frame
 FRAME_S = HOP / ANALYSIS_SAMPLE_RATE
-MIN_BIN = 3  # skip DC and rumble under ~30 Hz
-MAX_BIN = 480  # ~5.2 kHz: above that codecs and phone bands remove most energy
-PEAK_FREQ_NEIGHBOURHOOD = 15  # bins each side a peak must dominate (~160 Hz)
-PEAK_TIME_NEIGHBOURHOOD = 7  # frames each side a peak must dominate (~160 ms)
+# The log-frequency axis peaks are picked on (Hz): 130 Hz (C3) keeps bass notes out, where a 93 ms
+# window cannot resolve semitones; 4.8 kHz stays under what codecs and phone bands leave.
+LOG_FMIN_HZ = 130.0
+LOG_FMAX_HZ = 4800.0
+BANDS_PER_SEMITONE = 3  # log-frequency resolution: a pitch shift moves peaks by whole bands
+PEAK_PITCH_NEIGHBOURHOOD_ST = 4.0  # semitones each side a peak must dominate (same at every pitch)
+PEAK_TIME_NEIGHBOURHOOD = 5  # frames each side a peak must dominate (~116 ms)
 PEAK_MIN_DB_ABOVE_MEDIAN = 6.0  # dB above the frame's median: ignore flat noise floors
-PEAKS_PER_SECOND = 30  # density cap: strongest peaks kept per second of audio
-FAN_OUT = 8  # pairs formed per anchor peak
+PEAKS_PER_SECOND = 36  # density cap: strongest peaks kept per second of audio...
+PEAK_BUDGET_BLOCK_S = 2.0  # ...counted per block of this many seconds, so quiet passages keep theirs
+TRIPLET_TARGETS = 5  # later peaks considered per anchor; every pair of them forms a triplet (up to 6)
 TARGET_MIN_DT = 1  # frames after the anchor where the target zone starts
-TARGET_MAX_DT = 63  # frames (~1.5 s): the zone's end; 6 bits in the hash
-TARGET_MAX_DF = 127  # bins above or below the anchor; 8 bits in the hash
+TARGET_MAX_DT = 48  # frames (~1.1 s): the zone's end
+TARGET_MAX_DF_ST = 18.0  # semitones above or below the anchor
+TRIPLET_MIN_GAP = 2  # frames between the two targets: a time ratio needs two distinct intervals
+TRIPLET_MIN_SPAN = 4.0  # frames from anchor to last target: shorter spans give too coarse a ratio
+# Hash quantisers. Steps are wide enough that peak-position jitter (about 0.1 semitone, 0.3 frame)
+# rarely crosses a boundary; the query looks up both sides when it is within the margin of one.
+HASH_DF_STEP_ST = 1.5  # semitones per pitch-difference bucket
+HASH_DF_MARGIN = 0.2  # of a step: query jitter tolerance for pitch differences
+HASH_RATIO_LEVELS = 16  # buckets for the time ratio (0..1)
+HASH_RATIO_MARGIN = 0.35  # of a step: query jitter tolerance for the time ratio
+HASH_PITCH_BAND_ST = 8.0  # semitones per coarse anchor-pitch band (context that adds 3 bits)
+HASH_LOG_SPAN_STEP = 0.5  # natural-log units per coarse span band (a factor of 1.65)
+# The transformations a query is searched under: pitch +-3 semitones and tempo/speed +-12 %
+# (the peers survive none of these; wider ranges cost lookups and chance candidates).
+MAX_PITCH_SHIFT_ST = 3.0
+MAX_TEMPO_FACTOR = 1.12
+PITCH_STORE_STEPS = 64  # stored anchor pitch resolution: 1/64 semitone (uint16)
 
 # --- Landmark index and matching ----------------------------------------------------------------
-INDEX_FORMAT_VERSION = 1
+INDEX_FORMAT_VERSION = 2
 # A hash found in more reference postings than this is too common to discriminate; skipped.
 MAX_POSTINGS_PER_HASH = 2000
-# Offsets within this many frames of each other count as one alignment (timing jitter).
-OFFSET_TOLERANCE_FRAMES = 1
+# References whose weighted hash count is among this many best are aligned in detail.
+MAX_CANDIDATES = 12
+# The tempo grid searched by alignment: reference time = tempo * query time + offset.
+TEMPO_GRID_STEP = 0.004
+# Offsets within this many frames of the fitted line count as aligned (timing jitter).
+OFFSET_TOLERANCE_FRAMES = 1.5
+# Aligned anchors must agree on the pitch shift within this many semitones.
+PITCH_TOLERANCE_ST = 0.5
 # Aligned landmarks further apart than this (s) belong to separate runs; a match reports its
 # strongest run, so chance hits elsewhere in a long upload do not stretch its span.
 MAX_RUN_GAP_S = 2.5
-# A match needs at least this many time-aligned landmark pairs...
-MIN_ALIGNED_HASHES = 20
-# ...and this many aligned pairs per second of query audio, so long unrelated uploads that
+# A match needs at least this many time-aligned triplets...
+MIN_ALIGNED_HASHES = 8
+# ...and this many aligned triplets per second of matched span, so long unrelated uploads that
 # collect chance coincidences do not cross the absolute floor.
 MIN_ALIGNED_PER_SECOND = 0.8
 # Confidence = 1 - exp(-(aligned - MIN_ALIGNED_HASHES/2) / CONFIDENCE_SCALE): a monotone map
-# from aligned-pair counts to 0..1 (calibrated against measured false positives in the engine).
-CONFIDENCE_SCALE = 15.0
+# from aligned counts to 0..1 (calibrated against measured false positives on the benchmark).
+CONFIDENCE_SCALE = 10.0
+
+# --- Neural embeddings ---------------------------------------------------------------------------
+# Learned fingerprints (NAFP style, Chang et al. 2021): one vector per short overlapping patch.
+# A patch spans this much audio (s): long enough to hold a melodic/rhythmic gesture, short enough
+# that a 5 s query still yields several patches to align.
+EMBED_PATCH_S = 1.0
+# Patches start every EMBED_HOP_S (s), rounded to the nearest STFT frame so that overlapping
+# patches share one spectrogram: a query lands at most a quarter patch from a reference patch,
+# which training covers with a +/-0.25 s random shift.
+EMBED_HOP_S = 0.5
+# STFT of the embedding front end (samples at ANALYSIS_SAMPLE_RATE): 93 ms Hann window, 23.2 ms
+# hop. Kept separate from N_FFT/HOP so landmark tuning cannot silently change trained embeddings.
+EMBED_N_FFT = 1024
+EMBED_HOP = 256
+# STFT frames per patch, the whole frames that fit EMBED_PATCH_S: 40, i.e. (40 - 1) * 256 + 1024
+# = 11008 samples, 0.998 s at 11.025 kHz.
+EMBED_N_FRAMES = round((EMBED_PATCH_S * ANALYSIS_SAMPLE_RATE - EMBED_N_FFT) / EMBED_HOP) + 1
+# Log-frequency bands: triangular bands every 1/3 semitone, so a pitch shift of k semitones moves
+# the patch by 3k bands (pitch augmentation and pitch-tolerant matching become band shifts).
+EMBED_BANDS_PER_OCTAVE = 36
+# Lowest band centre (Hz): below ~180 Hz a 10.8 Hz STFT bin is wider than a semitone, so bands
+# there only interpolate between bins; and bass is what phone speakers and rooms lose first.
+EMBED_FMIN_HZ = 150.0
+# 5 octaves of bands: centres from 150 Hz to 4.7 kHz (top band's centre; EMBED_FMAX_HZ is the
+# next centre, the top band's upper edge), inside the band that MP3, Opus and phones keep.
+EMBED_N_BANDS = 180
+EMBED_FMAX_HZ = EMBED_FMIN_HZ * 2 ** (EMBED_N_BANDS / EMBED_BANDS_PER_OCTAVE)  # 4800 Hz
+# Per-patch dynamic range (dB): band levels more than this below the patch's loudest band are
+# clamped, so noise floors and digital silence do not dominate the per-patch normalisation.
+EMBED_DB_RANGE = 80.0
+# Embedding size (float32 values): 64 x 4 bytes x 2 patches/s = 1.8 MB per hour of reference
+# audio, well under the 10 MB/hour index budget (128 would still fit, at twice the memory and
+# search cost).
+EMBEDDING_DIM = 64
+
+# --- Vector index (FAISS) -----------------------------------------------------------------------
+# Bumped whenever the files of a vector-index generation change shape; a mismatch asks for a rebuild.
+VECTOR_INDEX_FORMAT_VERSION = 1
+# A faiss id packs (reference id << VECTOR_ID_SEGMENT_BITS) | segment index into one non-negative
+# int64: 20 bits hold 1,048,576 segments per reference (145 h at 2 segments/s, far past the 2 h
+# upload cap) and leave 43 bits (8.8e12) for reference ids.
+VECTOR_ID_SEGMENT_BITS = 20
+# Layout thresholds (vectors). Below this, exact search (flat inner product): n * dim multiply-adds
+# per query (12.8 M at 200k x 64, a few ms on one core), no training, exact scores. Above it that
+# cost grows linearly with the catalogue, so an inverted file (IVF) scans only nprobe of its lists.
+VECTOR_IVF_MIN_VECTORS = 200_000
+# IVF with 8-bit scalar-quantised codes from here: float32 codes take 4 * dim bytes a vector
+# (0.5 GB at 2M x 64); SQ8 takes dim bytes, 4x less, for a few points of recall@10 and no loss
+# on near-duplicate queries (bench_scale). Every write rewrites the index file, so bytes are also
+# write time.
+VECTOR_SQ8_MIN_VECTORS = 2_000_000
+# IVF-PQ from here (20M vectors ~ 2,800 h of audio): dim / VECTOR_PQ_DIMS_PER_CODE bytes a vector,
+# half of SQ8 (0.8 GB at 20M x 64 with ids), so 100M+ still fits one host or GPU. recall@10
+# against exact drops (~0.75 on bench_scale's clustered data) but the true source segment stays
+# in the top 10 and temporal alignment over a query's many segments absorbs the rest. HNSW was
+# not taken: it cannot remove vectors (catalogues take references down) and its graph costs more
+# memory per vector than the SQ8 codes themselves.
+VECTOR_PQ_MIN_VECTORS = 20_000_000
+# nlist = this * sqrt(n), clamped to the two limits below: the low end of the usual 1-16 sqrt(n)
+# range, because adding n vectors costs n * nlist * dim (coarse assignment) and a 2-core CPU
+# build of 20M vectors must stay within minutes; search cost is balanced at nprobe * sqrt(n).
+VECTOR_NLIST_PER_SQRT_N = 1.0
+VECTOR_MIN_NLIST = 16  # lists: fewer is no longer worth an inverted file
+VECTOR_MAX_NLIST = 65536  # lists: past this the flat coarse quantiser dominates search time
+# nprobe = this * sqrt(nlist), clamped: probing a shrinking fraction of lists as nlist grows kept
+# recall@10 >= 0.95 (IVF-Flat) on clustered data at 1M-20M; it is a search-time setting, so a
+# change here applies when an index is next loaded, with no rebuild.
+VECTOR_NPROBE_PER_SQRT_NLIST = 1.0
+VECTOR_MIN_NPROBE = 8
+VECTOR_MAX_NPROBE = 256  # also well under the GPU kernels' limit of 2048
+# Training sample (vectors per list): faiss' k-means warns under 39 and gains little past ~64;
+# the sample, not the catalogue, sets training time.
+VECTOR_TRAIN_POINTS_PER_LIST = 64
+VECTOR_TRAIN_SEED = 20240601  # the sample is drawn reproducibly, so rebuilds are repeatable
+# Product quantiser: 8-bit codes (256 centroids per sub-vector, the GPU-supported size), one code
+# per 2 dimensions (dim / 2 bytes); 4 dimensions per code lost the source segment in bench runs.
+VECTOR_PQ_BITS = 8
+VECTOR_PQ_DIMS_PER_CODE = 2
+# A trained IVF layout is re-trained when the vector count has grown or shrunk by this factor
+# since training: its nlist no longer suits n, and list lengths drift from the centroids' sizes.
+VECTOR_RETRAIN_FACTOR = 4.0
+# Drop to a smaller layout only once the count is below the threshold divided by this: a catalogue
+# hovering at a boundary must not rebuild on every add and remove.
+VECTOR_LAYOUT_HYSTERESIS = 2.0
+# Vectors added per faiss call while building (65536 x 64 float32 = 16 MB): bounds memory.
+VECTOR_ADD_BATCH = 65536

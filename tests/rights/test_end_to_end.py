@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from config.celery import app as celery_app
-from fingerprint import actions
+from fingerprint import actions, params
 from fingerprint.models import Match, Scan
 from rights.models import Claim
 from tests import audio as test_audio
@@ -57,7 +57,7 @@ def test_an_altered_excerpt_becomes_a_claim_that_staff_approve_in_the_admin(
     match = scan.matches.get()
     assert match.recording == target
     assert abs(match.offset_s - 11.0) < 0.5
-    assert match.score >= 20 and 0 < match.confidence <= 1
+    assert match.score >= params.MIN_ALIGNED_HASHES and 0 < match.confidence <= 1
     claim = Claim.objects.get(match=match)
     assert claim.status == Claim.Status.POTENTIAL
     assert "policy requires review" in claim.review_reasons

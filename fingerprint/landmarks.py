@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+import scipy.fft
 from scipy import ndimage, sparse
 
 from fingerprint import params
@@ -127,7 +128,7 @@ def log_spectrogram(samples: np.ndarray) -> np.ndarray:
         first = start * params.HOP
         chunk = samples[first : (stop - 1) * params.HOP + params.N_FFT]
         frames = np.lib.stride_tricks.sliding_window_view(chunk, params.N_FFT)[:: params.HOP][: stop - start]
-        magnitude = np.abs(np.fft.rfft(frames * window, axis=1)).astype(np.float32)
+        magnitude = np.abs(scipy.fft.rfft(frames * window, axis=1, workers=-1))
         out[:, start:stop] = filterbank @ magnitude.T
     return 20.0 * np.log10(out + 1e-5)
 

@@ -147,6 +147,8 @@ AUDIO_MAX_DURATION_S = _env_int("CONTENTID_AUDIO_MAX_DURATION_S", 2 * 60 * 60)
 
 # The landmark index lives on disk under the data directory.
 FINGERPRINT_INDEX_DIR = Path(os.environ.get("CONTENTID_INDEX_DIR") or DATA_DIR / "index")
+# Segment embeddings beside the landmarks (when trained weights ship); "0" runs on landmarks alone.
+FINGERPRINT_EMBEDDINGS = os.environ.get("CONTENTID_EMBEDDINGS", "1") != "0"
 
 # Celery: with no broker the tasks run in-process (eagerly), so the demo needs no server.
 CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
@@ -162,7 +164,22 @@ CELERY_TIMEZONE = TIME_ZONE
 # `celery -A config beat`: claim any match whose claim task was lost (a worker died mid-task).
 CELERY_BEAT_SCHEDULE = {
     "claim-unclaimed-matches": {"task": "rights.tasks.claim_unclaimed_matches", "schedule": 600.0},
+    # Claim timers (review expiry, dispute and appeal deadlines): checked hourly.
+    "enforce-claim-timers": {"task": "rights.tasks.enforce_claim_timers", "schedule": 3600.0},
 }
+
+# Rights engine. Timers in days (DOMAIN.md defaults); each can be overridden from the environment.
+RIGHTS_TIMERS = {
+    "potential_claim_days": _env_int("RIGHTS_POTENTIAL_CLAIM_DAYS", 30),
+    "dispute_answer_days": _env_int("RIGHTS_DISPUTE_ANSWER_DAYS", 30),
+    "appeal_answer_days": _env_int("RIGHTS_APPEAL_ANSWER_DAYS", 7),
+    "appeal_window_days": _env_int("RIGHTS_APPEAL_WINDOW_DAYS", 30),
+    "reference_overlap_days": _env_int("RIGHTS_REFERENCE_OVERLAP_DAYS", 30),
+}
+# Seconds of one upload span matching two references before they are flagged as overlapping.
+RIGHTS_REFERENCE_OVERLAP_MIN_S = float(os.environ.get("RIGHTS_REFERENCE_OVERLAP_MIN_S", "3.0"))
+# Dotted path to f(match) -> review reasons from AI-provenance findings (empty: none).
+RIGHTS_PROVENANCE_HOOK = os.environ.get("RIGHTS_PROVENANCE_HOOK", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.conf import settings
@@ -23,10 +24,15 @@ from fingerprint.landmark_store import IndexMismatchError, LandmarkStore
 from fingerprint.models import Match, ReferenceFingerprint, Scan
 from fingerprint.signals import scan_identified
 
+if TYPE_CHECKING:
+    from fingerprint.embedding import Embedder
+    from fingerprint.index import VectorIndex
+
 # A reference with fewer landmarks than this could never gather MIN_ALIGNED_HASHES.
 MIN_REFERENCE_LANDMARKS = params.MIN_ALIGNED_HASHES
 
 _stores: dict[Path, LandmarkStore] = {}
+_vector_indexes: dict[tuple[Path, str], VectorIndex] = {}
 
 
 class ReferenceConflictError(ValueError):
@@ -39,6 +45,25 @@ def landmark_store() -> LandmarkStore:
     if directory not in _stores:
         _stores[directory] = LandmarkStore(directory)
     return _stores[directory]
+
+
+def embedder() -> Embedder | None:
+    """The shipped segment embedder, or None when no usable weights ship with this code (landmarks only)."""
+    if not settings.FINGERPRINT_EMBEDDINGS:
+        return None
+    from fingerprint import embedding  # torch loads only where embeddings are used
+
+    return embedding.default_embedder() if embedding.weights_available() else None
+
+
+def vector_index(model: Embedder) -> VectorIndex:
+    """The process's vector index for the configured directory and this embedder's model version."""
+    from fingerprint.index import VectorIndex
+
+    key = (Path(settings.FINGERPRINT_INDEX_DIR) / "vectors", model.model_version)
+    if key not in _vector_indexes:
+        _vector_indexes[key] = VectorIndex(key[0], params.EMBEDDING_DIM, model.model_version)
+    return _vector_indexes[key]
 
 
 def decode_for_analysis(path: Path) -> audio.DecodedAudio:
@@ -97,6 +122,8 @@ class _Analysed:
     existing: AudioAsset | None
     info: audio.AudioInfo
     marks: landmarks.Landmarks
+    vectors: np.ndarray | None = None  # segment embeddings (n, EMBEDDING_DIM), when an embedder ships
+    vector_times_s: np.ndarray | None = None
 
 
 def register_reference(recording: Recording, path: str | Path, original_name: str = "") -> AudioAsset:
@@ -160,13 +187,18 @@ def _analyse_reference(registration: Registration) -> _Analysed | None:
     marks = landmarks.extract(decoded.samples)
     if len(marks) < MIN_REFERENCE_LANDMARKS:
         raise audio.AudioError("no_landmarks", "The audio has too little spectral structure to fingerprint.")
-    return _Analysed(registration, sha256, existing, decoded.info, marks)
+    item = _Analysed(registration, sha256, existing, decoded.info, marks)
+    model = embedder()
+    if model is not None:
+        item.vectors, item.vector_times_s = model.embed_audio(decoded.samples)
+    return item
 
 
 def _store_and_index(items: list[_Analysed]) -> None:
     store = landmark_store()
     created: list[AudioAsset] = []
     indexed: list[int] = []
+    indexed_vectors = False
     try:
         with transaction.atomic():
             for item in items:
@@ -191,11 +223,23 @@ def _store_and_index(items: list[_Analysed]) -> None:
                 registration.asset = asset
             # Last inside the transaction: if indexing fails, the rows roll back with it.
             batch = [(item.registration.asset.pk, item.marks) for item in items]  # type: ignore[union-attr]
+            model = embedder()
+            if model is not None:
+                vector_index(model).add_many(
+                    (item.registration.asset.pk, item.vectors, item.vector_times_s)  # type: ignore[union-attr]
+                    for item in items
+                    if item.vectors is not None
+                )
+                indexed_vectors = True
             store.add_many(batch)
             indexed = [ref_id for ref_id, _ in batch]
     except BaseException:
         for ref_id in indexed:
             store.remove(ref_id)
+        model = embedder() if indexed_vectors else None
+        for item in items:
+            if model is not None and item.registration.asset is not None:
+                vector_index(model).remove(item.registration.asset.pk)
         for asset in created:
             _delete_file(asset)
         for item in items:
@@ -289,10 +333,28 @@ def match_samples(samples: np.ndarray) -> list[matching.Alignment]:
 
 
 def candidate_alignments(samples: np.ndarray) -> list[matching.Alignment]:
-    """Every candidate reference's best alignment, matched or not, best first."""
+    """Every candidate reference's best alignment, matched or not, best first.
+
+    Landmark triplets find the reference and its pitch, tempo and offset; segment embeddings (when
+    an embedder ships) add evidence where noise or reverberation has destroyed the peaks: a
+    reference both engines place at the same offset gets both scores, and one only the embeddings
+    find is reported at tempo and pitch 1 with its embedding score.
+    """
     query = landmarks.extract_query(samples)
     postings = landmark_store().lookup(query.hashes)
-    return matching.best_alignments(query.anchor_frames, query.anchor_pitches, query.owner[postings.query_index], postings)
+    found = matching.best_alignments(
+        query.anchor_frames, query.anchor_pitches, query.owner[postings.query_index], postings
+    )
+    model = embedder()
+    if model is None:
+        return found
+    vectors, times = model.embed_audio(samples)
+    index = vector_index(model)
+    if len(vectors) == 0 or len(index) == 0:
+        return found
+    result = index.search(vectors, params.EMBED_SEARCH_K)
+    segments = matching.segment_alignments(times, result.scores, result.ref_ids, result.times_s)
+    return matching.fuse(found, segments)
 
 
 def rebuild_index() -> int:

@@ -149,8 +149,8 @@ def find_peaks(spectrogram_db: np.ndarray) -> Peaks:
     stands PEAK_MIN_DB_ABOVE_MEDIAN above its frame's median (flat noise yields nothing), and is
     among the strongest PEAKS_PER_SECOND of its stretch of audio.
     """
-    n_bands, n_frames = spectrogram_db.shape
-    half_pitch = int(round(params.PEAK_PITCH_NEIGHBOURHOOD_ST * params.BANDS_PER_SEMITONE))
+    _n_bands, n_frames = spectrogram_db.shape
+    half_pitch = round(params.PEAK_PITCH_NEIGHBOURHOOD_ST * params.BANDS_PER_SEMITONE)
     neighbourhood = (2 * half_pitch + 1, 2 * params.PEAK_TIME_NEIGHBOURHOOD + 1)
     is_max = spectrogram_db == ndimage.maximum_filter(spectrogram_db, size=neighbourhood, mode="nearest")
     floor = np.median(spectrogram_db, axis=0, keepdims=True) + params.PEAK_MIN_DB_ABOVE_MEDIAN
@@ -271,9 +271,9 @@ def _span_band(log_span: np.ndarray) -> np.ndarray:
 
 
 def _pack(pitch_band: np.ndarray, span_band: np.ndarray, ratio: np.ndarray, df_b: np.ndarray, df_c: np.ndarray):  # type: ignore[no-untyped-def]
-    return ((((pitch_band * _SPAN_BANDS + span_band) * _RATIO_LEVELS + ratio) * _DF_LEVELS + df_b) * _DF_LEVELS + df_c).astype(
-        np.uint32
-    )
+    return (
+        (((pitch_band * _SPAN_BANDS + span_band) * _RATIO_LEVELS + ratio) * _DF_LEVELS + df_b) * _DF_LEVELS + df_c
+    ).astype(np.uint32)
 
 
 def _usable(peaks: Peaks, triplets: np.ndarray) -> np.ndarray:
@@ -288,7 +288,11 @@ def extract(samples: np.ndarray) -> Landmarks:
     triplets = triplets[_usable(peaks, triplets)]
     f = triplet_features(peaks, triplets)
     hashes = _pack(
-        _pitch_band(f["pitch"]), _span_band(f["log_span"]), _ratio_bucket(f["ratio"]), _df_bucket(f["df_b"]), _df_bucket(f["df_c"])
+        _pitch_band(f["pitch"]),
+        _span_band(f["log_span"]),
+        _ratio_bucket(f["ratio"]),
+        _df_bucket(f["df_b"]),
+        _df_bucket(f["df_c"]),
     )
     anchors = triplets[:, 0]
     frames = np.round(peaks.frames[anchors]).astype(np.uint32)

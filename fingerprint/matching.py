@@ -11,7 +11,7 @@ Units: frames of params.FRAME_S seconds, semitones.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -89,7 +89,7 @@ class Alignment:
 
 def _tempo_grid() -> np.ndarray:
     """Tempos searched (reference time / query time), evenly spaced in log tempo, 1.0 included."""
-    steps = int(math.ceil(math.log(params.MAX_TEMPO_FACTOR) / params.TEMPO_GRID_STEP))
+    steps = math.ceil(math.log(params.MAX_TEMPO_FACTOR) / params.TEMPO_GRID_STEP)
     return np.exp(np.arange(-steps, steps + 1) * params.TEMPO_GRID_STEP)
 
 
@@ -201,3 +201,93 @@ def strongest_run(frames: np.ndarray) -> np.ndarray:
     breaks = np.flatnonzero(np.diff(frames) > max_gap) + 1
     runs = np.split(frames, breaks)
     return max(runs, key=len)
+
+
+@dataclass(frozen=True)
+class SegmentAlignment:
+    """A reference found by segment embeddings: how many query segments agree on one offset."""
+
+    ref_id: int
+    segments: int  # distinct query segments whose neighbour in this reference agrees on the offset
+    similarity: float  # their summed cosine similarity
+    offset_s: float  # reference time at query time 0
+    query_start_s: float
+    query_end_s: float
+
+
+def segment_alignments(
+    query_times_s: np.ndarray, scores: np.ndarray, refs: np.ndarray, ref_times_s: np.ndarray
+) -> list[SegmentAlignment]:
+    """Vote the k nearest reference segments of each query segment into (reference, offset) cells.
+
+    `scores`, `refs`, `ref_times_s` are (m, k) search results for the m query segments starting at
+    `query_times_s`. Only neighbours at least EMBED_MIN_SIMILARITY similar vote; a query segment
+    votes once per cell. Offsets are binned at half the segment hop and neighbouring bins pooled,
+    so timing jitter of up to one hop still agrees. Best first.
+    """
+    usable = (refs >= 0) & (scores >= params.EMBED_MIN_SIMILARITY)
+    if not usable.any():
+        return []
+    rows, cols = np.nonzero(usable)
+    offset = ref_times_s[rows, cols] - query_times_s[rows]
+    bin_s = params.EMBED_HOP_S / 2
+    cell = np.round(offset / bin_s).astype(np.int64)
+    ref = refs[rows, cols]
+    results = []
+    for ref_id in np.unique(ref):
+        mine = ref == ref_id
+        cells, seg, sim = cell[mine], rows[mine], scores[rows[mine], cols[mine]]
+        best_sum, best_cell = -1.0, 0
+        for centre in np.unique(cells):
+            near = np.abs(cells - centre) <= 1
+            # One vote per query segment: its best neighbour in the window.
+            per_segment = np.zeros(len(query_times_s))
+            np.maximum.at(per_segment, seg[near], sim[near])
+            total = float(per_segment.sum())
+            if total > best_sum:
+                best_sum, best_cell = total, int(centre)
+        near = np.abs(cells - best_cell) <= 1
+        agreeing = np.unique(seg[near])
+        results.append(
+            SegmentAlignment(
+                ref_id=int(ref_id),
+                segments=len(agreeing),
+                similarity=best_sum,
+                offset_s=float(np.median(offset[mine][near])),
+                query_start_s=float(query_times_s[agreeing].min()),
+                query_end_s=float(query_times_s[agreeing].max() + params.EMBED_PATCH_S),
+            )
+        )
+    results.sort(key=lambda a: a.similarity, reverse=True)
+    return results
+
+
+def fuse(found: list[Alignment], segments: list[SegmentAlignment]) -> list[Alignment]:
+    """Landmark alignments with the segment-embedding evidence added, best first.
+
+    A reference both engines place at the same offset (within FUSION_OFFSET_TOLERANCE_S) scores the
+    sum of both; a reference only the embeddings find gets an alignment at tempo and pitch 1 whose
+    score is its embedding evidence alone. Embedding evidence at a different offset from the
+    landmarks' is not added: two engines that disagree do not make a stronger case.
+    """
+    by_ref = {a.ref_id: a for a in found}
+    for seg in segments:
+        extra = params.EMBED_SEGMENT_WEIGHT * seg.similarity
+        current = by_ref.get(seg.ref_id)
+        if current is None:
+            by_ref[seg.ref_id] = Alignment(
+                ref_id=seg.ref_id,
+                aligned=extra,
+                offset_frames=seg.offset_s / params.FRAME_S,
+                tempo=1.0,
+                pitch_shift_st=0.0,
+                query_start_frame=seg.query_start_s / params.FRAME_S,
+                query_end_frame=seg.query_end_s / params.FRAME_S,
+            )
+            continue
+        # Compare where each engine puts the middle of the embedding-matched stretch.
+        middle = (seg.query_start_s + seg.query_end_s) / 2
+        landmark_position = (current.tempo * middle / params.FRAME_S + current.offset_frames) * params.FRAME_S
+        if abs(landmark_position - (seg.offset_s + middle)) <= params.FUSION_OFFSET_TOLERANCE_S:
+            by_ref[seg.ref_id] = replace(current, aligned=current.aligned + extra)
+    return sorted(by_ref.values(), key=lambda a: a.aligned, reverse=True)

@@ -39,15 +39,34 @@ class Command(BaseCommand):
             self._run(["bash", str(kit / "build_corpus.sh")], env)
         if not (suite / "truth.csv").exists():
             self._run(
-                [sys.executable, str(kit / "make_queries.py"), "--manifest", str(corpus), "--out", str(suite)]
-                + ["--per-cell", str(options["per_cell"])],
+                [
+                    sys.executable,
+                    str(kit / "make_queries.py"),
+                    "--manifest",
+                    str(corpus),
+                    "--out",
+                    str(suite),
+                    "--per-cell",
+                    str(options["per_cell"]),
+                ],
                 env,
             )
         results = data / "results"
         adapter = f"{shlex.quote(sys.executable)} {shlex.quote(str(ADAPTER))}"
         self._run(
-            [sys.executable, str(kit / "run_bench.py"), "run", "--adapter", adapter, "--suite", str(suite)]
-            + ["--name", options["name"], "--results", str(results)],
+            [
+                sys.executable,
+                str(kit / "run_bench.py"),
+                "run",
+                "--adapter",
+                adapter,
+                "--suite",
+                str(suite),
+                "--name",
+                options["name"],
+                "--results",
+                str(results),
+            ],
             env,
         )
         ours = results / f"{options['name']}.json"

@@ -197,9 +197,13 @@ def form_triplets(peaks: Peaks) -> np.ndarray:
     if n < 3:
         return np.zeros((0, 3), np.int64)
     frames, pitches = peaks.frames, peaks.pitches
-    # Candidate targets of each anchor: the next peaks in time order that fall in the zone.
+    # Candidate targets of each anchor: the next peaks in time order that fall in the zone, at most
+    # TARGETS_PER_INSTANT of them from one instant, so the peaks of a single chord onset cannot
+    # fill every slot (two targets at one instant give no time ratio, hence no triplet).
     targets = np.full((n, params.TRIPLET_TARGETS), -1, dtype=np.int64)
     taken = np.zeros(n, dtype=np.int64)
+    last_time = np.full(n, -np.inf, dtype=np.float32)
+    same_instant = np.zeros(n, dtype=np.int64)
     anchor_idx = np.arange(n)
     for step in range(1, n):
         candidate = anchor_idx[: n - step] + step
@@ -207,11 +211,13 @@ def form_triplets(peaks: Peaks) -> np.ndarray:
         dt = frames[candidate] - frames[source]
         if dt.min() > params.TARGET_MAX_DT:
             break
+        new_instant = frames[candidate] - last_time[source] >= params.TRIPLET_MIN_GAP
         ok = (
             (dt >= params.TARGET_MIN_DT)
             & (dt <= params.TARGET_MAX_DT)
             & (np.abs(pitches[candidate] - pitches[source]) <= params.TARGET_MAX_DF_ST)
             & (taken[source] < params.TRIPLET_TARGETS)
+            & (new_instant | (same_instant[source] < params.TARGETS_PER_INSTANT))
         )
         if not ok.any():
             if not (taken < params.TRIPLET_TARGETS).any():
@@ -220,6 +226,9 @@ def form_triplets(peaks: Peaks) -> np.ndarray:
         chosen = source[ok]
         targets[chosen, taken[chosen]] = candidate[ok]
         taken[chosen] += 1
+        fresh = new_instant[ok]
+        same_instant[chosen] = np.where(fresh, 1, same_instant[chosen] + 1)
+        last_time[chosen] = np.where(fresh, frames[candidate[ok]], last_time[chosen])
     out = []
     for i in range(params.TRIPLET_TARGETS):
         for j in range(i + 1, params.TRIPLET_TARGETS):

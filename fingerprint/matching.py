@@ -82,9 +82,17 @@ class Alignment:
         return max(0.0, 1.0 - math.exp(-excess / params.CONFIDENCE_SCALE))
 
     def is_match(self) -> bool:
-        """Enough aligned landmarks, densely enough over the span they cover."""
-        density = self.aligned / max(self.span_s, 1.0)
-        return self.aligned >= params.MIN_ALIGNED_HASHES and density >= params.MIN_ALIGNED_PER_SECOND
+        """Enough aligned landmarks, spread over at least MIN_MATCH_SPAN_S, densely enough.
+
+        A burst of agreement inside a fraction of a second is what chance coincidences look like
+        (one chord's peaks matching one chord elsewhere); a real match keeps agreeing over time.
+        """
+        density = self.aligned / max(self.span_s, params.MIN_MATCH_SPAN_S)
+        return (
+            self.aligned >= params.MIN_ALIGNED_HASHES
+            and self.span_s >= params.MIN_MATCH_SPAN_S
+            and density >= params.MIN_ALIGNED_PER_SECOND
+        )
 
 
 def _tempo_grid() -> np.ndarray:

@@ -30,6 +30,7 @@ PEAK_MIN_DB_ABOVE_MEDIAN = 6.0  # dB above the frame's median: ignore flat noise
 PEAKS_PER_SECOND = 36  # density cap: strongest peaks kept per second of audio...
 PEAK_BUDGET_BLOCK_S = 2.0  # ...counted per block of this many seconds, so quiet passages keep theirs
 TRIPLET_TARGETS = 5  # later peaks considered per anchor; every pair of them forms a triplet (up to 6)
+TARGETS_PER_INSTANT = 2  # targets taken from peaks within TRIPLET_MIN_GAP frames of each other
 TARGET_MIN_DT = 1  # frames after the anchor where the target zone starts
 TARGET_MAX_DT = 48  # frames (~1.1 s): the zone's end
 TARGET_MAX_DF_ST = 18.0  # semitones above or below the anchor
@@ -64,6 +65,8 @@ PITCH_TOLERANCE_ST = 0.5
 # Aligned landmarks further apart than this (s) belong to separate runs; a match reports its
 # strongest run, so chance hits elsewhere in a long upload do not stretch its span.
 MAX_RUN_GAP_S = 2.5
+# A match's aligned triplets must spread over at least this much of the query (s).
+MIN_MATCH_SPAN_S = 1.0
 # A match needs at least this many time-aligned triplets...
 MIN_ALIGNED_HASHES = 8
 # ...and this many aligned triplets per second of matched span, so long unrelated uploads that
@@ -72,6 +75,17 @@ MIN_ALIGNED_PER_SECOND = 0.8
 # Confidence = 1 - exp(-(aligned - MIN_ALIGNED_HASHES/2) / CONFIDENCE_SCALE): a monotone map
 # from aligned counts to 0..1 (calibrated against measured false positives on the benchmark).
 CONFIDENCE_SCALE = 10.0
+
+# --- Fusion of landmark and embedding evidence --------------------------------------------------
+# Neighbours searched per query segment in the vector index.
+EMBED_SEARCH_K = 10
+# A reference segment votes for a query segment only when at least this similar (cosine).
+EMBED_MIN_SIMILARITY = 0.75
+# Query segments agreeing on one offset count this much each toward a landmark-scale score:
+# fused score = landmark triplets aligned + EMBED_SEGMENT_WEIGHT * summed segment similarity.
+EMBED_SEGMENT_WEIGHT = 2.0
+# Offsets from the two engines within this (s) describe the same alignment.
+FUSION_OFFSET_TOLERANCE_S = 1.0
 
 # --- Neural embeddings ---------------------------------------------------------------------------
 # Learned fingerprints (NAFP style, Chang et al. 2021): one vector per short overlapping patch.

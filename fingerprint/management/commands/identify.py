@@ -50,7 +50,17 @@ class Command(BaseCommand):
 
 def _identify_one(query_id: str, path: Path, ref_names: dict[int, str]) -> dict[str, Any]:
     started = time.monotonic()
-    line: dict[str, Any] = {"query_id": query_id, "ref_id": None, "score": 0.0, "offset_s": None}
+    line: dict[str, Any] = {
+        "query_id": query_id,
+        "ref_id": None,
+        "score": 0.0,
+        "confidence": None,
+        "offset_s": None,
+        "query_span": None,
+        "pitch_factor": None,
+        "tempo_factor": None,
+        "matches": [],
+    }
     try:
         samples = actions.decode_for_analysis(path).samples
     except (audio.AudioError, OSError) as exc:

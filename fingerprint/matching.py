@@ -217,10 +217,17 @@ class SegmentAlignment:
 
     ref_id: int
     segments: int  # distinct query segments whose neighbour in this reference agrees on the offset
+    query_segments: int  # segments in the whole query
     similarity: float  # their summed cosine similarity
     offset_s: float  # reference time at query time 0
     query_start_s: float
     query_end_s: float
+
+    def is_evidence(self) -> bool:
+        """Enough of the query agrees: music that merely sounds alike (one genre, one sound set)
+        agrees here and there; the same recording agrees for most of the query."""
+        needed = max(params.EMBED_MIN_SEGMENTS, params.EMBED_MIN_FRACTION * self.query_segments)
+        return self.segments >= needed
 
 
 def segment_alignments(
@@ -260,6 +267,7 @@ def segment_alignments(
             SegmentAlignment(
                 ref_id=int(ref_id),
                 segments=len(agreeing),
+                query_segments=len(query_times_s),
                 similarity=best_sum,
                 offset_s=float(np.median(offset[mine][near])),
                 query_start_s=float(query_times_s[agreeing].min()),
@@ -280,6 +288,8 @@ def fuse(found: list[Alignment], segments: list[SegmentAlignment]) -> list[Align
     """
     by_ref = {a.ref_id: a for a in found}
     for seg in segments:
+        if not seg.is_evidence():
+            continue
         extra = params.EMBED_SEGMENT_WEIGHT * seg.similarity
         current = by_ref.get(seg.ref_id)
         if current is None:

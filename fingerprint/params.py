@@ -81,6 +81,11 @@ CONFIDENCE_SCALE = 10.0
 EMBED_SEARCH_K = 10
 # A reference segment votes for a query segment only when at least this similar (cosine).
 EMBED_MIN_SIMILARITY = 0.75
+# Embedding evidence counts only when at least this many query segments, and this fraction of all
+# of them, agree on one reference and offset: similar-sounding music agrees in places (measured on
+# the demo's synthetic pieces: up to 9 of 39 segments), the same recording for most of the query.
+EMBED_MIN_SEGMENTS = 3
+EMBED_MIN_FRACTION = 0.5
 # Query segments agreeing on one offset count this much each toward a landmark-scale score:
 # fused score = landmark triplets aligned + EMBED_SEGMENT_WEIGHT * summed segment similarity.
 EMBED_SEGMENT_WEIGHT = 2.0
@@ -133,26 +138,26 @@ VECTOR_ID_SEGMENT_BITS = 20
 # cost grows linearly with the catalogue, so an inverted file (IVF) scans only nprobe of its lists.
 VECTOR_IVF_MIN_VECTORS = 200_000
 # IVF with 8-bit scalar-quantised codes from here: float32 codes take 4 * dim bytes a vector
-# (0.5 GB at 2M x 64); SQ8 takes dim bytes, 4x less, for a few points of recall@10 and no loss
-# on near-duplicate queries (bench_scale). Every write rewrites the index file, so bytes are also
-# write time.
+# (0.5 GB at 2M x 64); SQ8 takes dim bytes, 4x less, for a few points of recall@10 (bench_scale:
+# 0.97 at 5M) and no loss on near-duplicate queries. Every write rewrites the index file, so
+# bytes are also write time.
 VECTOR_SQ8_MIN_VECTORS = 2_000_000
-# IVF-PQ from here (20M vectors ~ 2,800 h of audio): dim / VECTOR_PQ_DIMS_PER_CODE bytes a vector,
-# half of SQ8 (0.8 GB at 20M x 64 with ids), so 100M+ still fits one host or GPU. recall@10
-# against exact drops (~0.75 on bench_scale's clustered data) but the true source segment stays
-# in the top 10 and temporal alignment over a query's many segments absorbs the rest. HNSW was
-# not taken: it cannot remove vectors (catalogues take references down) and its graph costs more
-# memory per vector than the SQ8 codes themselves.
-VECTOR_PQ_MIN_VECTORS = 20_000_000
+# IVF-PQ from here (50M vectors ~ 6,900 h of audio): dim / VECTOR_PQ_DIMS_PER_CODE bytes a vector,
+# 40 B with its id against SQ8's 72 B at dim 64 (2.0 vs 3.6 GB at 50M), so 200M+ still fits one
+# host or GPU. It costs recall and buys no speed: at 20M bench_scale measured recall@10 0.79 (SQ8:
+# 0.97 at 5M) at 23 ms a query, though the source segment stayed in the top 10 (0.999); so it
+# waits until memory forces it. HNSW was not taken: it cannot remove vectors (catalogues take
+# references down) and its graph costs more memory per vector than the SQ8 codes themselves.
+VECTOR_PQ_MIN_VECTORS = 50_000_000
 # nlist = this * sqrt(n), clamped to the two limits below: the low end of the usual 1-16 sqrt(n)
-# range, because adding n vectors costs n * nlist * dim (coarse assignment) and a 2-core CPU
-# build of 20M vectors must stay within minutes; search cost is balanced at nprobe * sqrt(n).
+# range, because adding n vectors costs n * nlist * dim (coarse assignment): 20M vectors at
+# nlist 4472 took 18 min on 2 busy CPU cores. Search cost is balanced at nprobe * sqrt(n).
 VECTOR_NLIST_PER_SQRT_N = 1.0
 VECTOR_MIN_NLIST = 16  # lists: fewer is no longer worth an inverted file
 VECTOR_MAX_NLIST = 65536  # lists: past this the flat coarse quantiser dominates search time
 # nprobe = this * sqrt(nlist), clamped: probing a shrinking fraction of lists as nlist grows kept
-# recall@10 >= 0.95 (IVF-Flat) on clustered data at 1M-20M; it is a search-time setting, so a
-# change here applies when an index is next loaded, with no rebuild.
+# recall@10 at 0.99 (IVF-Flat, 1M) and 0.97 (SQ8, 5M) on bench_scale; it is a search-time
+# setting, so a change here applies when an index is next loaded, with no rebuild.
 VECTOR_NPROBE_PER_SQRT_NLIST = 1.0
 VECTOR_MIN_NPROBE = 8
 VECTOR_MAX_NPROBE = 256  # also well under the GPU kernels' limit of 2048
@@ -161,7 +166,8 @@ VECTOR_MAX_NPROBE = 256  # also well under the GPU kernels' limit of 2048
 VECTOR_TRAIN_POINTS_PER_LIST = 64
 VECTOR_TRAIN_SEED = 20240601  # the sample is drawn reproducibly, so rebuilds are repeatable
 # Product quantiser: 8-bit codes (256 centroids per sub-vector, the GPU-supported size), one code
-# per 2 dimensions (dim / 2 bytes); 4 dimensions per code lost the source segment in bench runs.
+# per 2 dimensions (dim / 2 bytes): in a 500k-vector trial, 4 dimensions per code ranked the
+# source segment first for 58 % of queries, against 99.6 % at 2.
 VECTOR_PQ_BITS = 8
 VECTOR_PQ_DIMS_PER_CODE = 2
 # A trained IVF layout is re-trained when the vector count has grown or shrunk by this factor

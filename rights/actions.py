@@ -1,101 +1,262 @@
-"""The rights verbs: turn matches into claims and move claims through their lifecycle.
+"""The rights verbs for claims: turn matches into claims and move claims through their lifecycle.
 
-Every change of a claim appends a ClaimEvent in the same transaction.
+Every change of a claim appends a ClaimEvent in the same transaction (and, through rights.audit, an
+audit event). Ownership verbs live in rights.holdings, licences in rights.licensing, splits in
+rights.splits, royalty runs in rights.runs.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from catalog.models import Label
+from catalog.models import Recording
 from fingerprint.models import Match, Scan
-from rights import claims
-from rights.models import Claim, ClaimEvent, Policy
+from rights import claims, conf, holdings, licensing, territories
+from rights.audit import acting_as
+from rights.models import Claim, ClaimEvent, Policy, ReferenceOverlap, RightsHolder, UnclaimedMatch
+
+# Kept for callers of the first version of this module.
+default_policy = holdings.default_policy
+policy_for = holdings.policy_for_label
+
+Actor = AbstractBaseUser | None
 
 
-def default_policy() -> Policy:
-    """The policy for labels without their own: monetize, after a person has reviewed the claim."""
-    policy, _ = Policy.objects.get_or_create(
-        label=None, defaults={"name": "Default: monetize after review", "action": Policy.Action.MONETIZE}
+def match_facts(match: Match) -> claims.MatchFacts:
+    """The facts policies look at, from a stored match."""
+    reference_span = max(0.0, match.reference_end_s - match.reference_start_s)
+    reference_length = match.reference_asset.duration_s
+    return claims.MatchFacts(
+        confidence=match.confidence,
+        duration_s=match.duration_s,
+        upload_duration_s=match.scan.asset.duration_s,
+        reference_span_s=reference_span,
+        reference_length_s=reference_length,
+        match_type=claims.match_type(
+            match.pitch_factor, match.tempo_factor, reference_span, reference_length, match.engine_version
+        ),
     )
-    return policy
 
 
-def policy_for(label: Label | None) -> Policy:
-    if label is not None:
-        own = Policy.objects.filter(label=label).first()
-        if own is not None:
-            return own
-    return default_policy()
+def _outside_reasons(match: Match, day: datetime.date) -> list[str]:
+    reasons = []
+    for conflict in holdings.open_conflicts_touching(match.recording, day):
+        reasons.append(f"ownership conflict: {conflict.total_share}% of {conflict.right} asserted")
+    for overlap in ReferenceOverlap.objects.filter(scan_id=match.scan_id, status=ReferenceOverlap.Status.OPEN):
+        if match.recording_id in (overlap.first_id, overlap.second_id):
+            other = overlap.second if overlap.first_id == match.recording_id else overlap.first
+            reasons.append(f"reference overlap with {other}")
+    hook = conf.provenance_hook()
+    if hook is not None:
+        reasons.extend(f"AI-provenance finding: {reason}" for reason in hook(match))
+    return reasons
 
 
-def claim_match(match: Match) -> Claim:
-    """The claim for one match, created under its label's policy if it has none yet (idempotent)."""
+def _allow_list(
+    stakes: list[claims.Stake], uploader: RightsHolder | None, recording: Recording, day: datetime.date
+) -> tuple[list[claims.Stake], list[dict[str, str]]]:
+    """Remove from each stake the territories where the uploader holds a UGC licence for its asset."""
+    if uploader is None:
+        return stakes, []
+    used: list[dict[str, str]] = []
+    kept = []
+    for stake in stakes:
+        kind, _, pk = stake.asset.partition(":")
+        target = {"recording": recording} if kind == "recording" else {"work": recording.works.get(pk=pk)}
+        granted, licences = licensing.licensed_territories(uploader, "ugc", day, **target)
+        if granted & stake.territories:
+            used += [{"licence": lic.reference, "asset": stake.asset, "id": str(lic.pk)} for lic in licences]
+            stake = dataclasses.replace(stake, territories=stake.territories - granted)
+        kept.append(stake)
+    return kept, used
+
+
+def _resolution_record(
+    resolution: claims.Resolution, facts: claims.MatchFacts, licences: list[dict[str, str]]
+) -> dict[str, Any]:
+    return {
+        "match_type": facts.match_type,
+        "match_percent": round(facts.match_percent, 2),
+        "reference_percent": round(facts.reference_percent, 2),
+        "owners": [
+            {
+                "owner": o.stake.owner_name,
+                "owner_id": o.stake.owner_id,
+                "asset": o.stake.asset,
+                "right": o.stake.right,
+                "share": str(o.stake.share),
+                "policy": o.stake.policy_name,
+                "policy_id": o.stake.policy_id,
+                "rules_applied": list(o.rules_applied),
+                "decision": claims.describe_actions(o.actions),
+            }
+            for o in resolution.outcomes
+        ],
+        "licensed": licences,
+    }
+
+
+def _uploader(match: Match) -> RightsHolder | None:
+    parties = licensing.parties_of(match.scan.submitted_by)
+    return parties[0] if parties else None
+
+
+def claim_match(match: Match, now: datetime.datetime | None = None) -> Claim | None:
+    """The claim for one match, made under its owners' policies if it has none yet (idempotent).
+
+    Returns None when the match is deliberately not claimed (a licensee on the allow-list, or no
+    owner's policy applies anywhere); an UnclaimedMatch row then says why.
+    """
     existing = Claim.objects.filter(match=match).first()
-    if existing is not None:
+    if existing is not None or UnclaimedMatch.objects.filter(match=match).exists():
         return existing
-    recording = match.recording
-    policy = policy_for(recording.label)
-    facts = claims.MatchFacts(
-        confidence=match.confidence, duration_s=match.duration_s, upload_duration_s=match.scan.asset.duration_s
-    )
-    decision = claims.decide(facts, policy.terms())
+    now = now or timezone.now()
+    day = timezone.localtime(match.scan.created_at).date()
+    facts = match_facts(match)
+    uploader = _uploader(match)
+    stakes, licences = _allow_list(holdings.stakes_for(match.recording, day), uploader, match.recording, day)
+    resolution = claims.resolve(facts, stakes, _outside_reasons(match, day))
     try:
         with transaction.atomic():
+            if resolution.action is None:
+                why = UnclaimedMatch.Why.LICENSED if licences else UnclaimedMatch.Why.NO_RULE
+                UnclaimedMatch.objects.create(
+                    match=match,
+                    why=why,
+                    licence_id=int(licences[0]["id"]) if licences else None,
+                    detail="; ".join(sorted({lic["licence"] for lic in licences}))
+                    or "no rule applies in any territory",
+                )
+                return None
+            claimant = resolution.claimant
+            assert claimant is not None  # an action was taken, so some stake acted
+            potential = resolution.status == claims.POTENTIAL
             claim = Claim.objects.create(
                 match=match,
-                recording=recording,
-                label=recording.label,
-                policy=policy,
-                action=decision.action,
-                status=decision.status,
-                review_reasons=list(decision.review_reasons),
+                recording=match.recording,
+                label=match.recording.label,
+                policy=Policy.objects.get(pk=claimant.policy_id),
+                claimant_id=claimant.owner_id,
+                uploader=uploader,
+                action=resolution.action,
+                territory_actions={a: sorted(t) for a, t in resolution.territory_actions.items()},
+                resolution=_resolution_record(resolution, facts, licences),
+                status=resolution.status,
+                review_reasons=list(resolution.review_reasons),
+                deadline=now + conf.timer("potential_claim_days") if potential else None,
             )
-            why = "; ".join(decision.review_reasons) or "policy applies without review"
+            why = "; ".join(resolution.review_reasons) or "policy applies without review"
             ClaimEvent.objects.create(
                 claim=claim,
                 actor=None,
                 from_status="",
                 to_status=claim.status,
-                reason=f"Created from match {match.pk} under policy '{policy.name}': {why}.",
+                reason=f"Created from match {match.pk} under policy '{claim.policy.name}' "
+                f"({claims.describe_actions(resolution.territory_actions)}): {why}.",
             )
     except IntegrityError:  # a concurrent run claimed it first
-        return Claim.objects.get(match=match)
+        return Claim.objects.filter(match=match).first()
     return claim
+
+
+def detect_reference_overlaps(scan_id: int, now: datetime.datetime | None = None) -> list[ReferenceOverlap]:
+    """Flag pairs of recordings whose references both matched the same span of one upload."""
+    now = now or timezone.now()
+    matches = list(Match.objects.filter(scan_id=scan_id).order_by("query_start_s", "pk"))
+    found = []
+    for i, a in enumerate(matches):
+        for b in matches[i + 1 :]:
+            if a.recording_id == b.recording_id:
+                continue
+            overlap = min(a.query_end_s, b.query_end_s) - max(a.query_start_s, b.query_start_s)
+            if overlap < conf.reference_overlap_min_s():
+                continue
+            first, second = sorted((a.recording_id, b.recording_id))
+            existing = ReferenceOverlap.objects.filter(first_id=first, second_id=second, status="open").first()
+            found.append(
+                existing
+                or ReferenceOverlap.objects.create(
+                    first_id=first,
+                    second_id=second,
+                    scan_id=scan_id,
+                    overlap_s=round(overlap, 2),
+                    deadline=now + conf.timer("reference_overlap_days"),
+                )
+            )
+    return found
+
+
+def resolve_reference_overlap(
+    overlap: ReferenceOverlap, actor: Actor, resolution: str, now: datetime.datetime | None = None
+) -> ReferenceOverlap:
+    """Staff settle an overlap (which reference owns the segment, or that both are legitimate)."""
+    if not resolution.strip():
+        raise ValueError("Say how the overlap was resolved.")
+    with acting_as(actor), transaction.atomic():
+        locked = ReferenceOverlap.objects.select_for_update().get(pk=overlap.pk)
+        if locked.status == ReferenceOverlap.Status.RESOLVED:
+            return locked
+        locked.status = ReferenceOverlap.Status.RESOLVED
+        locked.resolved_at = now or timezone.now()
+        locked.resolution = resolution
+        locked.save(update_fields=["status", "resolved_at", "resolution"])
+    return locked
 
 
 def claim_scan_matches(scan_id: int) -> list[Claim]:
     """Claims for every match of a scan (matches already claimed keep their claim)."""
-    matches = Match.objects.filter(scan_id=scan_id).select_related("recording__label", "scan__asset")
-    return [claim_match(match) for match in matches]
+    detect_reference_overlaps(scan_id)
+    matches = Match.objects.filter(scan_id=scan_id).select_related(
+        "recording__label", "scan__asset", "scan__submitted_by", "reference_asset"
+    )
+    return [claim for claim in (claim_match(match) for match in matches) if claim is not None]
 
 
 def claim_unclaimed_matches() -> int:
     """Sweep: claim every match of a finished scan that has no claim yet; returns how many were made."""
-    pending = Match.objects.filter(claim__isnull=True, scan__status=Scan.Status.DONE).select_related(
-        "recording__label", "scan__asset"
-    )
-    return len([claim_match(match) for match in pending])
+    pending = Match.objects.filter(
+        claim__isnull=True, unclaimed__isnull=True, scan__status=Scan.Status.DONE
+    ).select_related("recording__label", "scan__asset", "scan__submitted_by", "reference_asset")
+    return len([claim for claim in (claim_match(match) for match in pending) if claim is not None])
 
 
-def transition(claim: Claim, target: str, actor: AbstractBaseUser | None, reason: str = "") -> Claim:
-    """Move a claim to `target` if its lifecycle allows it, recording who, when and why."""
-    with transaction.atomic():
+_KEEP = object()
+
+
+def transition(
+    claim: Claim, target: str, actor: Actor, reason: str = "", deadline: datetime.datetime | object | None = None
+) -> Claim:
+    """Move a claim to `target` if its lifecycle allows it, recording who, when and why.
+
+    `deadline` is the new timer (None: no timer runs in the new state).
+    """
+    with acting_as(actor), transaction.atomic():
         locked = Claim.objects.select_for_update().get(pk=claim.pk)
         claims.check_transition(locked.status, target)
         previous = locked.status
         locked.status = target
-        locked.save(update_fields=["status", "updated_at"])
+        if deadline is not _KEEP:
+            locked.deadline = deadline  # type: ignore[assignment]
+        locked.save(update_fields=["status", "deadline", "updated_at"])
         ClaimEvent.objects.create(claim=locked, actor=actor, from_status=previous, to_status=target, reason=reason)
     return locked
 
 
-def approve_claim(claim: Claim, actor: AbstractBaseUser | None, reason: str = "") -> Claim:
+def approve_claim(claim: Claim, actor: Actor, reason: str = "") -> Claim:
     """Staff confirm a potential claim: it becomes active."""
     return transition(claim, claims.ACTIVE, actor, reason or "Approved after review.")
 
 
-def release_claim(claim: Claim, actor: AbstractBaseUser | None, reason: str = "") -> Claim:
+def release_claim(claim: Claim, actor: Actor, reason: str = "") -> Claim:
     """Staff (or a lost dispute) give the claim up: it is released."""
     return transition(claim, claims.RELEASED, actor, reason or "Released after review.")
+
+
+def describe_territories(codes: list[str]) -> str:
+    return territories.describe(frozenset(codes))

@@ -9,6 +9,7 @@ class RightsConfig(AppConfig):
 
     def ready(self) -> None:
         from fingerprint.signals import scan_identified
-        from rights import receivers
+        from rights import audit, receivers
 
         scan_identified.connect(receivers.queue_claims_for_scan, dispatch_uid="rights.claims_for_scan")
+        audit.connect()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from catalog.models import Label, Recording
+from catalog import identifiers
+from catalog.models import AudioAsset, Label, Recording, Work
 from fingerprint import actions
+from fingerprint.models import Match, Scan
+from rights.models import RightsHolder
 from tests import audio as test_audio
 
 
@@ -20,3 +23,55 @@ def registered_recording(tmp_path: Path, seed: int, fmt: str = "wav") -> Recordi
     path = test_audio.write(tmp_path / f"reference-{seed}.{fmt}", test_audio.piece(seed))
     actions.register_reference(rec, path)
     return rec
+
+
+# --- rights: rows built directly, without audio ------------------------------------------------------
+
+_asset_seq = iter(range(1, 10**9))
+
+
+def audio_asset(kind: str, recording: Recording | None = None, duration_s: float = 30.0) -> AudioAsset:
+    """An AudioAsset row without a file on disk (for rights tests that never decode audio)."""
+    n = next(_asset_seq)
+    sha = f"{n:064x}"
+    return AudioAsset.objects.create(
+        kind=kind, recording=recording, file=f"audio/{kind}/{sha[:2]}/{sha}.wav", original_name=f"{kind}-{n}.wav",
+        sha256=sha, size_bytes=1000, format="wav", sample_rate=44100, channels=1, duration_s=duration_s,
+    )
+
+
+def match(
+    rec: Recording,
+    *,
+    confidence: float = 0.95,
+    query: tuple[float, float] = (0.0, 20.0),
+    reference: tuple[float, float] = (10.0, 30.0),
+    upload_s: float = 40.0,
+    reference_s: float = 180.0,
+    pitch: float = 1.0,
+    tempo: float = 1.0,
+    scan: Scan | None = None,
+    submitted_by: object | None = None,
+) -> Match:
+    """A finished scan of an upload with one match of `rec` (spans in seconds)."""
+    if scan is None:
+        scan = Scan.objects.create(
+            asset=audio_asset("upload", duration_s=upload_s), status=Scan.Status.DONE, submitted_by=submitted_by
+        )
+    ref_asset = AudioAsset.objects.filter(recording=rec, kind="reference").first() or audio_asset(
+        "reference", rec, reference_s
+    )
+    return Match.objects.create(
+        scan=scan, recording=rec, reference_asset=ref_asset, query_start_s=query[0], query_end_s=query[1],
+        reference_start_s=reference[0], reference_end_s=reference[1], pitch_factor=pitch, tempo_factor=tempo,
+        aligned_landmarks=50, score=50.0, confidence=confidence, engine_version="test",
+    )
+
+
+def party(name: str, kind: str = "label", label: Label | None = None, **extra: object) -> RightsHolder:
+    return RightsHolder.objects.create(name=name, kind=kind, label=label, **extra)
+
+
+def work(index: int) -> Work:
+    digits = f"{700000000 + index:09d}"
+    return Work.objects.create(title=f"Work {index}", iswc=f"T{digits}{identifiers.iswc_check_digit(digits)}")

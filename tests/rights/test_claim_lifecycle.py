@@ -63,12 +63,20 @@ TERMS = claims.PolicyTerms(action="monetize", min_confidence=0.9, min_match_s=5.
     ("facts", "terms", "status", "reasons"),
     [
         (claims.MatchFacts(0.95, 10.0, 30.0), TERMS, "active", ()),
-        (claims.MatchFacts(0.95, 10.0, 30.0), claims.PolicyTerms("monetize", 0.9, 5.0, True), "potential",
-         ("policy requires review",)),
+        (
+            claims.MatchFacts(0.95, 10.0, 30.0),
+            claims.PolicyTerms("monetize", 0.9, 5.0, True),
+            "potential",
+            ("policy requires review",),
+        ),
         (claims.MatchFacts(0.42, 10.0, 30.0), TERMS, "potential", ("low confidence (0.42 < 0.90)",)),
         (claims.MatchFacts(0.95, 3.0, 30.0), TERMS, "potential", ("short match (3.0 s < 5.0 s)",)),
-        (claims.MatchFacts(0.5, 2.0, 30.0), claims.PolicyTerms("block", 0.9, 5.0, True), "potential",
-         ("policy requires review", "low confidence (0.50 < 0.90)", "short match (2.0 s < 5.0 s)")),
+        (
+            claims.MatchFacts(0.5, 2.0, 30.0),
+            claims.PolicyTerms("block", 0.9, 5.0, True),
+            "potential",
+            ("policy requires review", "low confidence (0.50 < 0.90)", "short match (2.0 s < 5.0 s)"),
+        ),
         (claims.MatchFacts(0.9, 5.0, 5.0), TERMS, "active", ()),  # thresholds are inclusive
     ],
 )
@@ -134,7 +142,10 @@ def test_a_released_claim_cannot_be_approved_and_its_history_is_unchanged(potent
 
 @pytest.mark.django_db
 def test_releasing_a_mix_in_the_admin_releases_one_and_warns_about_the_other(
-    tmp_path: Path, client, staff, django_capture_on_commit_callbacks  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    client,
+    staff,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
 ) -> None:
     factories.registered_recording(tmp_path, seed=22)
     factories.registered_recording(tmp_path, seed=23)
@@ -151,8 +162,10 @@ def test_releasing_a_mix_in_the_admin_releases_one_and_warns_about_the_other(
     shown = [(m.level_tag, m.message) for m in get_messages(response.wsgi_request)]
     assert shown == [
         ("success", "1 claim(s) released."),
-        ("warning",
-         f"claim {second.pk}: A released claim cannot become released; it can become nothing (it is final)."),
+        (
+            "warning",
+            f"claim {second.pk}: A released claim cannot become released; it can become nothing (it is final).",
+        ),
     ]
     page = response.content.decode()
     assert '<li class="success">1 claim(s) released.</li>' in page
@@ -166,11 +179,18 @@ def test_releasing_a_mix_in_the_admin_releases_one_and_warns_about_the_other(
 
 @pytest.mark.django_db
 def test_a_label_policy_without_review_makes_a_clear_match_active_at_once(
-    tmp_path: Path, django_capture_on_commit_callbacks  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
 ) -> None:
     label = Label.objects.create(name="Fast Lane Records")
-    own = Policy.objects.create(name="Fast Lane: block at once", label=label, action=Policy.Action.BLOCK,
-                                always_review=False, min_confidence=0.5, min_match_s=2)
+    own = Policy.objects.create(
+        name="Fast Lane: block at once",
+        label=label,
+        action=Policy.Action.BLOCK,
+        always_review=False,
+        min_confidence=0.5,
+        min_match_s=2,
+    )
     recording = factories.recording(24, label=label)
     fingerprint_actions.register_reference(
         recording, test_audio.write(tmp_path / "reference-24.wav", test_audio.piece(24))

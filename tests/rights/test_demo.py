@@ -57,6 +57,10 @@ def test_running_the_demo_again_creates_nothing_new() -> None:
 
     assert "10 of 10 uploads identified correctly" in output
     assert counts == (12, 22, 10, 8)  # 12 references + 10 uploads; 8 matches claimed
-    new_assets = list(AudioAsset.objects.order_by("pk").values_list("original_name", flat=True)[counts[1]:])
-    assert (Recording.objects.count(), AudioAsset.objects.count(), Scan.objects.count(),
-            Claim.objects.count()) == counts, f"the second run stored again: {new_assets}"
+    new_assets = list(AudioAsset.objects.order_by("pk").values_list("original_name", flat=True)[counts[1] :])
+    assert (
+        Recording.objects.count(),
+        AudioAsset.objects.count(),
+        Scan.objects.count(),
+        Claim.objects.count(),
+    ) == counts, f"the second run stored again: {new_assets}"

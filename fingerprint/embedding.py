@@ -1,0 +1,351 @@
+"""Neural audio embeddings: the log-frequency front end, model loading, device choice, batched inference.
+
+Units: samples are mono float32 at params.ANALYSIS_SAMPLE_RATE (11025 Hz); STFT frames are
+params.EMBED_HOP samples (23.2 ms); a patch is params.EMBED_N_FRAMES frames (~1 s) by
+params.EMBED_N_BANDS log-frequency bands (1/3 semitone apart); an embedding is a unit-length
+float32 vector of params.EMBEDDING_DIM values. One patch starts every ~EMBED_HOP_S seconds.
+
+The front end (`stft_power` -> `band_levels_db` -> `normalise_patches`) is the one used by both
+training and inference, so the network always sees the same numbers. Apart from networks.py and
+training.py this is the only module that imports torch; callers get numpy arrays.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from fingerprint import params
+from fingerprint.networks import EmbedderNet
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "embedder.pt"
+WEIGHTS_FORMAT = 1
+# Samples one patch spans: (frames - 1) hops plus one window.
+PATCH_SAMPLES = (params.EMBED_N_FRAMES - 1) * params.EMBED_HOP + params.EMBED_N_FFT
+# Patches computed per front-end call inside embed_audio: bounds memory (1024 patches of 180 x 40
+# float32 = 29 MB) whatever the audio's length.
+_CHUNK_PATCHES = 1024
+_POWER_FLOOR = 1e-10  # band power floor (-100 dB re. unit power), keeps log10 finite on digital silence
+
+
+class EmbedderUnavailableError(RuntimeError):
+    """The embedding model cannot be used: weights missing, unreadable, or built for other parameters."""
+
+
+def front_end_config() -> dict[str, Any]:
+    """The parameters a trained model depends on; weights whose config differs are refused."""
+    return {
+        "sample_rate": params.ANALYSIS_SAMPLE_RATE,
+        "n_fft": params.EMBED_N_FFT,
+        "hop": params.EMBED_HOP,
+        "n_frames": params.EMBED_N_FRAMES,
+        "n_bands": params.EMBED_N_BANDS,
+        "bands_per_octave": params.EMBED_BANDS_PER_OCTAVE,
+        "fmin_hz": params.EMBED_FMIN_HZ,
+        "db_range": params.EMBED_DB_RANGE,
+        "embedding_dim": params.EMBEDDING_DIM,
+    }
+
+
+# --- Front end -------------------------------------------------------------------------------------
+
+
+@functools.cache
+def log_filterbank() -> np.ndarray:
+    """Triangular log-frequency filterbank, shape (EMBED_N_BANDS, bins) float32; rows sum to 1.
+
+    Band k is centred on fmin * 2**(k / bands_per_octave) Hz with edges at its neighbours' centres,
+    so band spacing is constant in log frequency (a pitch ratio is a band shift). Where that is
+    narrower than an STFT bin (low bands), the triangle is widened to one bin each side, which
+    makes the band a linear interpolation of the spectrum at its centre. `bins` stops at the last
+    bin any band uses.
+    """
+    sr, n_fft = params.ANALYSIS_SAMPLE_RATE, params.EMBED_N_FFT
+    bin_hz = sr / n_fft
+    k = np.arange(-1, params.EMBED_N_BANDS + 1)
+    edges = params.EMBED_FMIN_HZ * 2.0 ** (k / params.EMBED_BANDS_PER_OCTAVE)
+    centre = edges[1:-1]
+    lower = np.minimum(edges[:-2], centre - bin_hz)
+    upper = np.maximum(edges[2:], centre + bin_hz)
+    if upper[-1] >= sr / 2:
+        raise ValueError(f"the top band reaches {upper[-1]:.0f} Hz, above the Nyquist frequency ({sr / 2:.0f} Hz)")
+    freqs = np.arange(math.ceil(upper[-1] / bin_hz) + 1) * bin_hz
+    rising = (freqs[None, :] - lower[:, None]) / (centre - lower)[:, None]
+    falling = (upper[:, None] - freqs[None, :]) / (upper - centre)[:, None]
+    weights = np.clip(np.minimum(rising, falling), 0.0, None)
+    return (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+@functools.cache
+def _filterbank_tensor(device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(log_filterbank()).to(device)
+
+
+def stft_power(samples: torch.Tensor) -> torch.Tensor:
+    """Power spectrogram |STFT|^2 of (B, n) samples -> (B, bins, frames), float32.
+
+    Hann window of EMBED_N_FFT, hop EMBED_HOP, no centring or padding: frame j covers samples
+    [j * hop, j * hop + n_fft), so frames of a long signal and of any hop-aligned excerpt agree.
+    Only the bins the filterbank reads are kept.
+    """
+    window = torch.hann_window(params.EMBED_N_FFT, device=samples.device, dtype=samples.dtype)
+    spectrum = torch.stft(
+        samples, params.EMBED_N_FFT, params.EMBED_HOP, window=window, center=False, return_complex=True
+    )
+    kept = spectrum[:, : log_filterbank().shape[1]]
+    # re^2 + im^2 directly: twice as fast as abs().square(), which takes a square root first.
+    return kept.real.square() + kept.imag.square()
+
+
+def band_levels_db(power: torch.Tensor) -> torch.Tensor:
+    """Power spectrogram (B, bins, frames) -> log-frequency band levels in dB, (B, EMBED_N_BANDS, frames)."""
+    bands = torch.matmul(_filterbank_tensor(power.device), power)
+    return 10.0 * torch.log10(bands.clamp_min(_POWER_FLOOR))
+
+
+def normalise_patches(levels_db: torch.Tensor) -> torch.Tensor:
+    """Per-patch normalisation of (B, bands, frames) dB levels: clamp to EMBED_DB_RANGE below the
+    patch maximum, then zero mean and unit variance (a gain change leaves the patch unchanged)."""
+    peak = levels_db.amax(dim=(1, 2), keepdim=True)
+    x = torch.maximum(levels_db, peak - params.EMBED_DB_RANGE)
+    mean = x.mean(dim=(1, 2), keepdim=True)
+    std = x.std(dim=(1, 2), keepdim=True, unbiased=False)
+    # The floor (dB) keeps near-constant patches (silence, a held DC offset) from blowing up.
+    return (x - mean) / std.clamp_min(1e-3)
+
+
+def patch_start_frames(n_samples: int) -> np.ndarray:
+    """First STFT frame of each patch of a signal `n_samples` long: one every EMBED_HOP_S, rounded to
+    a frame; int64. A signal shorter than one patch still gets one (zero-padded) patch."""
+    n_frames = max(1, 1 + (n_samples - params.EMBED_N_FFT) // params.EMBED_HOP)
+    last = max(0, n_frames - params.EMBED_N_FRAMES)
+    hop_frames = params.EMBED_HOP_S * params.ANALYSIS_SAMPLE_RATE / params.EMBED_HOP
+    count = int((last + 0.5) // hop_frames) + 1  # + 0.5: a start that rounds down onto `last` still fits
+    starts = np.floor(np.arange(count) * hop_frames + 0.5).astype(np.int64)
+    return starts[starts <= last]
+
+
+def _patches(samples: torch.Tensor, start_frames: np.ndarray) -> torch.Tensor:
+    """Normalised patches (n, bands, frames) for the given start frames of 1-D `samples` (one STFT for all)."""
+    first, last = int(start_frames[0]), int(start_frames[-1]) + params.EMBED_N_FRAMES
+    need = (last - 1) * params.EMBED_HOP + params.EMBED_N_FFT
+    piece = samples[first * params.EMBED_HOP : need]
+    if len(piece) < need - first * params.EMBED_HOP:
+        piece = torch.nn.functional.pad(piece, (0, need - first * params.EMBED_HOP - len(piece)))
+    levels = band_levels_db(stft_power(piece[None]))[0]  # (bands, frames)
+    windows = levels.unfold(1, params.EMBED_N_FRAMES, 1)  # (bands, positions, frames)
+    index = torch.as_tensor(start_frames - first, device=levels.device)
+    return normalise_patches(windows[:, index].permute(1, 0, 2))
+
+
+def patch_features(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mono float32 audio at ANALYSIS_SAMPLE_RATE -> (patches (n, EMBED_N_BANDS, EMBED_N_FRAMES) float32,
+    start times (n,) float64 in seconds).
+
+    A patch covers PATCH_SAMPLES samples (0.998 s) from its start; patches start every EMBED_HOP_S
+    (rounded to a 23.2 ms frame: within 11.6 ms of k * 0.5 s) and only whole patches are made, so
+    the last < 0.5 s may be unused.
+    """
+    starts = patch_start_frames(len(samples))
+    signal = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
+    with torch_threads(), torch.inference_mode():
+        chunks = [
+            _patches(signal, starts[i : i + _CHUNK_PATCHES]).numpy() for i in range(0, len(starts), _CHUNK_PATCHES)
+        ]
+    return np.concatenate(chunks), starts * (params.EMBED_HOP / params.ANALYSIS_SAMPLE_RATE)
+
+
+# --- Runtime: threads, device ---------------------------------------------------------------------
+
+
+def default_threads() -> int:
+    """Intra-op threads for torch on CPU: CONTENTID_TORCH_THREADS, else the CPUs this process may use."""
+    configured = os.environ.get("CONTENTID_TORCH_THREADS", "").strip()
+    if configured:
+        return max(1, int(configured))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@contextmanager
+def torch_threads(n: int | None = None) -> Iterator[None]:
+    """Run the block with `n` torch CPU threads (default `default_threads()`), then restore the previous count.
+
+    Set around the work rather than at import, so importing this module changes nothing for
+    the rest of the process (web workers, other libraries' thread pools).
+    """
+    n = n or default_threads()
+    previous = torch.get_num_threads()
+    if n != previous:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n != previous:
+            torch.set_num_threads(previous)
+
+
+def resolve_device(requested: str | None = None) -> torch.device:
+    """`requested`, else env CONTENTID_DEVICE, else `cuda` when available, else `cpu`.
+
+    Raises ValueError for a device that does not exist here (e.g. cuda on a CPU-only machine).
+    """
+    name = (requested or os.environ.get("CONTENTID_DEVICE", "")).strip()
+    if not name:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise ValueError(f"unknown torch device {name!r}: {exc}") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} was requested but this machine has no usable CUDA GPU")
+    return device
+
+
+# --- The model -------------------------------------------------------------------------------------
+
+
+def build_network(config: dict[str, Any]) -> EmbedderNet:
+    """A fresh (untrained) network for a weights config (see training.py for the keys)."""
+    return EmbedderNet(
+        n_bands=int(config["n_bands"]),
+        n_frames=int(config["n_frames"]),
+        dim=int(config["embedding_dim"]),
+        channels=tuple(int(c) for c in config["channels"]),
+        head_hidden=int(config["head_hidden"]),
+    )
+
+
+def _read_weights(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise EmbedderUnavailableError(
+            f"No embedder weights at {path}. Train them with `python manage.py train_embedder AUDIO_DIR` "
+            "(see fingerprint/weights/README.md)."
+        )
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a damaged or foreign file
+        raise EmbedderUnavailableError(f"Embedder weights at {path} cannot be read: {exc}") from exc
+    missing = {"state_dict", "config", "model_version", "trained"} - set(blob if isinstance(blob, dict) else ())
+    if missing:
+        raise EmbedderUnavailableError(
+            f"Embedder weights at {path} lack {sorted(missing)}: not a file train_embedder wrote."
+        )
+    if blob.get("format") != WEIGHTS_FORMAT:
+        raise EmbedderUnavailableError(
+            f"Embedder weights at {path} have format {blob.get('format')!r}; this code reads format {WEIGHTS_FORMAT}."
+        )
+    expected = front_end_config()
+    differs = {k: (blob["config"].get(k), v) for k, v in expected.items() if blob["config"].get(k) != v}
+    if differs:
+        detail = ", ".join(f"{k}: weights {w!r} vs code {c!r}" for k, (w, c) in differs.items())
+        raise EmbedderUnavailableError(
+            f"Embedder weights at {path} were trained for other parameters ({detail}); "
+            "retrain with `python manage.py train_embedder` or restore the matching params.py."
+        )
+    return blob
+
+
+class Embedder:
+    """A loaded, inference-ready embedding model on one device; holds no per-call state, so one instance
+    serves a whole process (see `default_embedder`)."""
+
+    def __init__(
+        self,
+        net: EmbedderNet,
+        config: dict[str, Any],
+        model_version: str,
+        trained: dict[str, Any],
+        device: torch.device,
+        path: Path | None = None,
+    ) -> None:
+        self.config = config
+        self.model_version = model_version
+        self.trained = trained  # how the weights were made: command, data, steps, time, device
+        self.device = device
+        self.path = path
+        # channels_last is ~25% faster for these small convs on CPU (oneDNN) and neutral on GPU.
+        self.net = net.fold_batch_norm().to(device, memory_format=torch.channels_last)
+        self.dim = int(config["embedding_dim"])
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, device: str | None = None) -> Embedder:
+        """Load weights (default fingerprint/weights/embedder.pt) onto `device` (default: `resolve_device()`).
+
+        Raises EmbedderUnavailableError when the file is missing, unreadable, or was trained for a
+        different front end or embedding size than params.py now declares.
+        """
+        path = Path(path) if path is not None else DEFAULT_WEIGHTS
+        blob = _read_weights(path)
+        try:
+            target = resolve_device(device)
+        except ValueError as exc:
+            raise EmbedderUnavailableError(str(exc)) from exc
+        net = build_network(blob["config"])
+        try:
+            net.load_state_dict(blob["state_dict"])
+        except (RuntimeError, KeyError, ValueError) as exc:
+            raise EmbedderUnavailableError(f"Embedder weights at {path} do not fit the network code: {exc}") from exc
+        return cls(net, dict(blob["config"]), str(blob["model_version"]), dict(blob["trained"]), target, path)
+
+    def embed_patches(self, patches: np.ndarray, batch_size: int = 512) -> np.ndarray:
+        """Patches (n, EMBED_N_BANDS, EMBED_N_FRAMES) from `patch_features` -> unit vectors (n, dim) float32."""
+        patches = np.asarray(patches, dtype=np.float32)
+        if patches.ndim != 3 or patches.shape[1:] != (self.config["n_bands"], self.config["n_frames"]):
+            raise ValueError(
+                f"patches must be (n, {self.config['n_bands']}, {self.config['n_frames']}), not {patches.shape}"
+            )
+        out = np.empty((len(patches), self.dim), dtype=np.float32)
+        with torch_threads(), torch.inference_mode():
+            for i in range(0, len(patches), batch_size):
+                out[i : i + batch_size] = self._forward(torch.from_numpy(patches[i : i + batch_size]))
+        return out
+
+    def embed_audio(self, samples: np.ndarray, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+        """Mono float32 audio at ANALYSIS_SAMPLE_RATE -> (unit vectors (n, dim) float32, patch start times (n,) s).
+
+        The computation of `embed_patches(patch_features(samples)[0])`, run on the model's device (the
+        front end too) a chunk at a time, so memory stays bounded for hour-long audio.
+        """
+        starts = patch_start_frames(len(samples))
+        signal = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)).to(self.device)
+        out = np.empty((len(starts), self.dim), dtype=np.float32)
+        with torch_threads(), torch.inference_mode():
+            for i in range(0, len(starts), _CHUNK_PATCHES):
+                patches = _patches(signal, starts[i : i + _CHUNK_PATCHES])
+                for j in range(0, len(patches), batch_size):
+                    out[i + j : i + j + batch_size] = self._forward(patches[j : j + batch_size])
+        return out, starts * (params.EMBED_HOP / params.ANALYSIS_SAMPLE_RATE)
+
+    def _forward(self, patches: torch.Tensor) -> np.ndarray:
+        x = patches.to(self.device, non_blocking=True).unsqueeze(1).contiguous(memory_format=torch.channels_last)
+        return self.net(x).float().cpu().numpy()
+
+
+@functools.cache
+def default_embedder() -> Embedder:
+    """The process's embedder for the shipped weights, loaded once (raises EmbedderUnavailableError)."""
+    return Embedder.load()
+
+
+def weights_available() -> bool:
+    """Whether the shipped weights exist and fit this code (loads them once on first call)."""
+    try:
+        default_embedder()
+    except EmbedderUnavailableError:
+        return False
+    return True
+
+
+def __getattr__(name: str) -> str:
+    # MODEL_VERSION is read from the shipped weights' metadata on first use, not at import.
+    if name == "MODEL_VERSION":
+        return default_embedder().model_version
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

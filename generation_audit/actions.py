@@ -1,0 +1,93 @@
+"""Provenance verbs: run the detectors over a stored asset and keep the findings."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from catalog.models import AudioAsset
+from generation_audit.detectors import registry
+from generation_audit.models import Finding, ProvenanceRun
+
+
+@contextmanager
+def _local_path(asset: AudioAsset) -> Iterator[Path]:
+    """A filesystem path for the asset's file: its own on local storage, a temporary copy otherwise."""
+    try:
+        yield Path(asset.file.path)
+        return
+    except NotImplementedError:  # remote storage has no path
+        pass
+    with asset.file.open("rb") as src, tempfile.NamedTemporaryFile(suffix=Path(asset.file.name).suffix) as tmp:
+        shutil.copyfileobj(src, tmp)
+        tmp.flush()
+        yield Path(tmp.name)
+
+
+# A RUNNING run older than this (s) is presumed dead (a killed worker) and no longer blocks a new one.
+STALE_RUN_S = 30 * 60
+
+
+def current_run(asset_id: int, versions: dict[str, str] | None = None) -> ProvenanceRun | None:
+    """The asset's latest finished (or live running) run made with exactly these detector versions."""
+    versions = versions if versions is not None else registry.versions()
+    fresh = timezone.now() - timedelta(seconds=STALE_RUN_S)
+    candidates = ProvenanceRun.objects.filter(asset_id=asset_id).filter(
+        Q(status=ProvenanceRun.Status.DONE) | Q(status=ProvenanceRun.Status.RUNNING, started_at__gte=fresh)
+    )
+    for run in candidates.order_by("-created_at"):
+        if run.detector_versions == versions:
+            return run
+    return None
+
+
+def run_provenance(asset_id: int) -> ProvenanceRun:
+    """Run every registered detector on the asset and store one Finding each; idempotent.
+
+    A finished (or still running) run with the same detector versions is returned as it is, so
+    re-running (a retried task, a second request) never duplicates findings; a detector upgrade
+    gives a new run, and the old one stays as history. A failure marks the run FAILED with the error and
+    re-raises.
+    """
+    versions = registry.versions()
+    with transaction.atomic():
+        asset = AudioAsset.objects.select_for_update().get(pk=asset_id)  # serialise concurrent runs per asset
+        existing = current_run(asset_id, versions)
+        if existing is not None:
+            return existing
+        run = ProvenanceRun.objects.create(
+            asset=asset, status=ProvenanceRun.Status.RUNNING, detector_versions=versions, started_at=timezone.now()
+        )
+    try:
+        with _local_path(asset) as path:
+            results = registry.run_all(path)
+    except Exception as exc:
+        ProvenanceRun.objects.filter(pk=run.pk).update(
+            status=ProvenanceRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now()
+        )
+        raise
+    with transaction.atomic():
+        Finding.objects.bulk_create(
+            Finding(
+                run=run,
+                detector=r.detector,
+                detector_version=r.version,
+                score=r.score,
+                label=r.label,
+                strength=r.strength,
+                evidence=r.evidence,
+            )
+            for r in results
+        )
+        run.status = ProvenanceRun.Status.DONE
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "finished_at"])
+    return run

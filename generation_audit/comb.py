@@ -1,0 +1,224 @@
+"""Decoder-comb analysis: pure numpy/scipy, no Django, no torch.
+
+Physics. A stride-k transposed convolution is zero-insertion by k followed by a stride-1
+convolution. Whatever is constant (or slowly varying) in its input - biases, the mean level
+activations leave - becomes a pattern that repeats every k output samples; stacked layers
+compound, so the waveform carries a component periodic in prod(strides) samples. Its spectrum is
+a line comb at multiples of  spacing = sample_rate / prod(strides)  (the latent frame rate).
+Music has no reason to put many narrow lines exactly on such a grid, all the way up the band.
+
+Method (designed here from that physics, not from any published code):
+1. time-averaged high-resolution power spectrum at the native rate: Hann segments of ~1.3 s
+   (bins ~0.7 Hz), the per-bin median over segments in dB (robust to notes that come and go);
+2. whitening: subtract a running median over +-WHITEN_HALF_WIDTH_HZ, so every bin reads as
+   "dB above its local floor" whatever the music's spectral tilt;
+3. for every plausible spacing (stride products at common decoder rates), read the strongest
+   whitened bin within +-TOOTH_TOLERANCE_BINS of each tooth m * spacing in the upper part of the
+   band where the file has content, and compare with the same read-out on off-grid combs shifted
+   by fractions of a spacing (the null: what any grid collects by chance on this very spectrum);
+4. the comb statistic is the mean tooth height minus the mean null height (dB), scaled by the
+   null's spread as a t-like statistic; the best spacing wins, and the finest spacing it is a
+   multiple of (whose own teeth stand out too) is reported as the latent frame rate.
+
+Limits: a resampling pitch/speed change moves the comb off the grid; a comb no stronger than the
+music's own bin-to-bin fluctuations is not seen (decoders whose band the music fills); real
+periodicities (looped single-cycle waveforms, block-based effects, codec frame structure) can
+land on a decoder's grid, which is why the decision point is calibrated on real music.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage, signal
+
+# --- Spectrum ---------------------------------------------------------------------------------
+TARGET_BIN_HZ = 0.75  # Hz per bin wanted: a 21.5 Hz comb must still span ~30 bins per tooth
+SEGMENT_HOP_FRACTION = 0.5
+MIN_SEGMENTS = 4  # fewer segments than this and the median is too noisy: shorten the segment
+WHITEN_HALF_WIDTH_HZ = 25.0  # running-median half width: wider than a tooth, narrower than music's tilt
+# --- Comb search ------------------------------------------------------------------------------
+TOOTH_TOLERANCE_BINS = 1  # +-bins around each tooth: scalloping and rounding of the grid
+MIN_TOOTH_HZ = 1500.0  # below this, sustained notes and mains-hum harmonics crowd the spectrum
+MIN_TEETH = 12  # a comb must be checked on at least this many teeth to count
+UPPER_BAND_FRACTION = 0.4  # teeth are read from this fraction of the content band's top frequency upwards
+FUNDAMENTAL_MIN_T = 5.0  # a finer grid's own teeth must stand out this much to be the latent frame rate
+NULL_OFFSETS = (0.23, 0.31, 0.39, 0.47, 0.55, 0.63, 0.71, 0.79)  # off-grid shifts, fractions of a spacing
+CONTENT_FLOOR_DB = -100.0  # bins below this absolute level (dB re full scale power) are empty band
+# Decoder rates (Hz) and stride products (samples per latent frame) a comb may come from.
+DECODER_RATES = (16000, 22050, 24000, 32000, 44100, 48000)
+# Only products decoders are known to use (codec and vocoder hops): every extra candidate is one more
+# chance for a real periodicity (a looped waveform, a block-based effect) to fall on a grid by luck.
+STRIDE_PRODUCTS = (64, 128, 160, 200, 240, 256, 300, 320, 400, 441, 480, 512, 600, 640, 960, 1024, 2048)
+MIN_SPACING_HZ = 15.0
+MAX_SPACING_HZ = 800.0
+# Published or well-known decoders, for naming the family a spacing fits (examples, not proof).
+KNOWN_DECODERS = {
+    (16000, 320): "DAC 16 kHz (strides 8*5*4*2)",
+    (22050, 256): "HiFi-GAN / MelGAN-style vocoder, 22.05 kHz, hop 256 (8*8*2*2)",
+    (24000, 256): "BigVGAN-style vocoder, 24 kHz, hop 256",
+    (24000, 320): "EnCodec / SoundStream / DAC 24 kHz (8*5*4*2)",
+    (32000, 640): "EnCodec 32 kHz as used by MusicGen (8*5*4*4)",
+    (44100, 512): "DAC 44.1 kHz (8*8*4*2) or a 44.1 kHz vocoder with hop 512",
+    (44100, 2048): "Stable Audio Open VAE (2*4*4*8*8)",
+    (48000, 320): "EnCodec 48 kHz (8*5*4*2)",
+}
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """Whitened time-averaged spectrum: dB above the local floor per bin, bin width (Hz), usable band (Hz)."""
+
+    residual_db: np.ndarray
+    level_db: np.ndarray
+    bin_hz: float
+    band_low_hz: float
+    band_high_hz: float
+    segments: int
+
+
+@dataclass(frozen=True)
+class CombScore:
+    """How well one spacing's comb stands above chance on a spectrum."""
+
+    spacing_hz: float
+    statistic: float  # t-like: (mean tooth - mean null) / (null spread / sqrt(teeth))
+    excess_db: float  # mean tooth height minus mean null height (dB)
+    teeth: int
+    tooth_freqs_hz: np.ndarray
+    tooth_heights_db: np.ndarray
+
+
+def candidate_spacings() -> list[float]:
+    """Every distinct spacing (Hz) that DECODER_RATES / STRIDE_PRODUCTS give inside the searched range."""
+    spacings = {round(rate / p, 4) for rate in DECODER_RATES for p in STRIDE_PRODUCTS}
+    return sorted(s for s in spacings if MIN_SPACING_HZ <= s <= MAX_SPACING_HZ)
+
+
+def families_for(spacing_hz: float, tolerance: float = 0.002) -> list[dict[str, object]]:
+    """Decoder rate / stride-product pairs whose latent frame rate matches `spacing_hz` (relative tolerance)."""
+    fits = []
+    for rate in DECODER_RATES:
+        for p in STRIDE_PRODUCTS:
+            if abs(rate / p - spacing_hz) <= tolerance * spacing_hz:
+                fit: dict[str, object] = {"sample_rate_hz": rate, "stride_product": p}
+                if (rate, p) in KNOWN_DECODERS:
+                    fit["example"] = KNOWN_DECODERS[(rate, p)]
+                fits.append(fit)
+    return fits
+
+
+def average_spectrum(samples: np.ndarray, sample_rate: int) -> Spectrum:
+    """Median-over-segments power spectrum of mono `samples` (Hz rate), whitened against its running median."""
+    nperseg = 1 << int(np.ceil(np.log2(sample_rate / TARGET_BIN_HZ)))
+    while nperseg > 4096 and len(samples) < nperseg * (1 + (MIN_SEGMENTS - 1) * SEGMENT_HOP_FRACTION):
+        nperseg //= 2
+    hop = int(nperseg * SEGMENT_HOP_FRACTION)
+    window = signal.get_window("hann", nperseg).astype(np.float32)
+    starts = range(0, max(1, len(samples) - nperseg + 1), hop)
+    x = np.asarray(samples, dtype=np.float32)
+    if len(x) < nperseg:
+        x = np.pad(x, (0, nperseg - len(x)))
+    scale = 1.0 / float(np.sum(window**2))
+    frames = []
+    for start in starts:
+        seg = x[start : start + nperseg]
+        spec = np.fft.rfft((seg - seg.mean()) * window)
+        frames.append(10 * np.log10(scale * (spec.real**2 + spec.imag**2) + 1e-20))
+    level = np.median(np.stack(frames), axis=0).astype(np.float32)
+    bin_hz = sample_rate / nperseg
+    width = 2 * int(WHITEN_HALF_WIDTH_HZ / bin_hz) + 1
+    floor = ndimage.median_filter(level, size=width, mode="nearest")
+    low, high = _content_band(floor, bin_hz, sample_rate)
+    return Spectrum(level - floor, level, bin_hz, low, high, len(frames))
+
+
+def _content_band(floor_db: np.ndarray, bin_hz: float, sample_rate: int) -> tuple[float, float]:
+    """The band (Hz) where the file has content: up to where the floor drops into digital silence or a codec's cut.
+
+    A lossy codec's low-pass or a band-limited source leaves a shelf tens of dB down; teeth above
+    it would be read on noise (or nothing), so they are not checked.
+    """
+    freqs = np.arange(len(floor_db)) * bin_hz
+    mid = (freqs > 1000) & (freqs < 4000)
+    reference = float(np.median(floor_db[mid])) if mid.any() else float(np.median(floor_db))
+    alive = floor_db > max(CONTENT_FLOOR_DB, reference - 60.0)
+    # The highest frequency below which at least 98 % of bins from 1 kHz on are alive.
+    above = freqs >= 1000
+    alive_above = alive & above
+    cum_dead = np.cumsum(~alive_above & above)
+    ok = np.nonzero(alive_above & (cum_dead <= 0.02 * np.maximum(1, np.cumsum(above))))[0]
+    high = float(freqs[ok[-1]]) if ok.size else 0.0
+    return 0.0, min(high, 0.98 * sample_rate / 2)
+
+
+def _tooth_heights(residual: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Strongest residual (dB) within +-TOOTH_TOLERANCE_BINS of each fractional bin position."""
+    centre = np.rint(positions).astype(np.int64)
+    offsets = np.arange(-TOOTH_TOLERANCE_BINS, TOOTH_TOLERANCE_BINS + 1)
+    idx = np.clip(centre[:, None] + offsets[None, :], 0, len(residual) - 1)
+    return residual[idx].max(axis=1)
+
+
+def _t_statistic(teeth: np.ndarray, nulls: np.ndarray) -> tuple[float, float]:
+    """(t-like statistic, excess dB) of tooth heights against null heights on the same teeth."""
+    excess = float(teeth.mean() - nulls.mean())
+    spread = float(nulls.std()) + 1e-6
+    return excess / (spread / np.sqrt(teeth.size)), excess
+
+
+def score_spacing(spectrum: Spectrum, spacing_hz: float) -> CombScore | None:
+    """Comb statistic for one spacing (Hz) on `spectrum`, or None when too few teeth fit in its band.
+
+    Only teeth in the upper part of the content band count (from UPPER_BAND_FRACTION of its top,
+    and never below MIN_TOOTH_HZ): there a decoder's comb stands clear of the music, while a
+    sustained note's harmonics, the one real source of line combs, have faded, and would have to
+    hold their pitch to 0.01 % to stay on a grid of 0.7 Hz teeth at the 20th harmonic and beyond.
+    """
+    low = max(MIN_TOOTH_HZ, UPPER_BAND_FRACTION * spectrum.band_high_hz)
+    high = spectrum.band_high_hz - spacing_hz
+    m = np.arange(int(np.ceil(low / spacing_hz)), int(np.floor(high / spacing_hz)) + 1)
+    if m.size < MIN_TEETH:
+        return None
+    teeth = _tooth_heights(spectrum.residual_db, m * spacing_hz / spectrum.bin_hz)
+    nulls = np.stack(
+        [_tooth_heights(spectrum.residual_db, (m + u) * spacing_hz / spectrum.bin_hz) for u in NULL_OFFSETS]
+    )
+    statistic, excess = _t_statistic(teeth, nulls)
+    return CombScore(spacing_hz, statistic, excess, int(m.size), m * spacing_hz, teeth)
+
+
+def search(spectrum: Spectrum, spacings: list[float] | None = None) -> list[CombScore]:
+    """Score every candidate spacing; best (highest statistic) first."""
+    scores = [score_spacing(spectrum, s) for s in (spacings or candidate_spacings())]
+    return sorted((s for s in scores if s is not None), key=lambda s: s.statistic, reverse=True)
+
+
+def fundamental(spectrum: Spectrum, ranked: list[CombScore]) -> CombScore:
+    """The finest spacing the best comb is a multiple of, when the teeth it adds stand out too.
+
+    A decoder's comb at spacing s also scores at 2s, 4s ... (subsets of its teeth), and a finer
+    grid s/k scores about t/sqrt(k) just by containing the best comb's teeth. So a finer spacing
+    counts only if its *own* teeth (those not on the coarser grid) beat their off-grid null by
+    FUNDAMENTAL_MIN_T; the finest such spacing is the latent frame rate.
+    """
+    best = ranked[0]
+    chosen = best
+    for cand in sorted(ranked[1:], key=lambda c: c.spacing_hz):
+        ratio = best.spacing_hz / cand.spacing_hz
+        k = round(ratio)
+        if cand.spacing_hz >= best.spacing_hz or k < 2 or abs(ratio - k) > 1e-3:
+            continue
+        m = np.rint(cand.tooth_freqs_hz / cand.spacing_hz).astype(np.int64)
+        own = m % k != 0
+        nulls = np.stack(
+            [
+                _tooth_heights(spectrum.residual_db, (m[own] + u) * cand.spacing_hz / spectrum.bin_hz)
+                for u in NULL_OFFSETS
+            ]
+        )
+        t_own, _ = _t_statistic(cand.tooth_heights_db[own], nulls)
+        if t_own >= FUNDAMENTAL_MIN_T:
+            return cand
+    return chosen

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import OperationalError
+
+from generation_audit import actions
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def run_provenance(asset_id: int) -> int:
+    """Run the provenance detectors on one asset by id; safe to run twice (returns the run id)."""
+    return actions.run_provenance(asset_id).pk

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.files import File
+
+from catalog.checksums import sha256_file
+from catalog.models import AudioAsset
+from fingerprint import audio
+from generation_audit import actions, decoders, tasks
+from generation_audit.detectors import registry
+from generation_audit.models import Finding, ProvenanceRun
+from tests.generation_audit.conftest import RATE
+
+pytestmark = pytest.mark.django_db
+
+
+def _upload(path: Path) -> AudioAsset:
+    asset = AudioAsset(
+        kind=AudioAsset.Kind.UPLOAD,
+        original_name=path.name,
+        sha256=sha256_file(path),
+        size_bytes=path.stat().st_size,
+        format="wav",
+        sample_rate=RATE,
+        channels=1,
+        duration_s=8.0,
+    )
+    with path.open("rb") as fh:
+        asset.file.save(path.name, File(fh), save=False)
+    asset.save()
+    return asset
+
+
+@pytest.fixture
+def generated_upload(tmp_path: Path, music: np.ndarray) -> AudioAsset:
+    spec = decoders.DecoderSpec("t", RATE, (8, 8, 4, 2), bias_db=-40.0, weight_noise=0.02, rectify=0.05)
+    decoded = decoders.decode(music[: 8 * RATE], spec, seed=1)
+    path = tmp_path / "generated.wav"
+    path.write_bytes(audio.encode(decoded / np.abs(decoded).max() * 0.9, RATE, "wav"))
+    return _upload(path)
+
+
+def test_it_stores_one_finding_per_detector_with_evidence_and_version(generated_upload: AudioAsset) -> None:
+    run = actions.run_provenance(generated_upload.pk)
+
+    assert run.status == ProvenanceRun.Status.DONE
+    findings = {f.detector: f for f in run.findings.all()}
+    assert set(findings) == set(registry.DETECTORS)
+    comb = findings["decoder_artifacts"]
+    assert comb.label == "ai_generated"
+    assert comb.detector_version == registry.load("decoder_artifacts").VERSION
+    assert comb.evidence["spacing_hz"] == pytest.approx(RATE / 512, rel=1e-3)
+    assert findings["c2pa_manifest"].evidence == {"manifest": "absent"}
+    assert run.detector_versions == registry.versions()
+
+
+def test_running_it_again_with_the_same_detector_versions_adds_nothing(generated_upload: AudioAsset) -> None:
+    first = actions.run_provenance(generated_upload.pk)
+    second = tasks.run_provenance.delay(generated_upload.pk).get()
+
+    assert second == first.pk
+    assert ProvenanceRun.objects.count() == 1
+    assert Finding.objects.count() == len(registry.DETECTORS)
+
+
+def test_a_detector_upgrade_gives_a_new_run_and_keeps_the_old_one(
+    generated_upload: AudioAsset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = actions.run_provenance(generated_upload.pk)
+    module = registry.load("metadata_tags")
+    monkeypatch.setattr(module, "VERSION", module.VERSION + "-next")
+
+    second = actions.run_provenance(generated_upload.pk)
+
+    assert second.pk != first.pk
+    assert second.findings.get(detector="metadata_tags").detector_version.endswith("-next")
+    assert ProvenanceRun.objects.filter(asset=generated_upload).count() == 2
+
+
+def test_the_admin_shows_a_run_with_its_findings_read_only(generated_upload: AudioAsset, admin_client: object) -> None:
+    run = actions.run_provenance(generated_upload.pk)
+    finding = run.findings.get(detector="decoder_artifacts")
+
+    run_page = admin_client.get(f"/admin/generation_audit/provenancerun/{run.pk}/change/")  # type: ignore[attr-defined]
+    finding_page = admin_client.get(f"/admin/generation_audit/finding/{finding.pk}/change/")  # type: ignore[attr-defined]
+
+    assert run_page.status_code == 200
+    assert b"decoder_artifacts" in run_page.content
+    assert finding_page.status_code == 200
+    assert b"spacing_hz" in finding_page.content

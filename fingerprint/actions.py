@@ -358,14 +358,22 @@ def candidate_alignments(samples: np.ndarray) -> list[matching.Alignment]:
 
 
 def rebuild_index() -> int:
-    """Re-fingerprint every reference asset into a fresh index generation; returns how many."""
+    """Re-fingerprint (and, when an embedder ships, re-embed) every reference asset into fresh index
+    generations, each swapped in atomically; returns how many."""
     assets = list(AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE).order_by("pk"))
+    model = embedder()
+    vectors: list[tuple[int, np.ndarray, np.ndarray]] = []
 
     def items():  # type: ignore[no-untyped-def]
         for asset in assets:
-            marks = landmarks.extract(decode_for_analysis(Path(asset.file.path)).samples)
+            samples = decode_for_analysis(Path(asset.file.path)).samples
+            marks = landmarks.extract(samples)
+            if model is not None:
+                vectors.append((asset.pk, *model.embed_audio(samples)))
             _record_fingerprint(asset, marks)
             yield asset.pk, marks
 
     landmark_store().rebuild(items())
+    if model is not None:
+        vector_index(model).rebuild(vectors)
     return len(assets)

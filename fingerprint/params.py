@@ -32,7 +32,7 @@ PEAK_BUDGET_BLOCK_S = 2.0  # ...counted per block of this many seconds, so quiet
 TRIPLET_TARGETS = 5  # later peaks considered per anchor; every pair of them forms a triplet (up to 6)
 TARGETS_PER_INSTANT = 2  # targets taken from peaks within TRIPLET_MIN_GAP frames of each other
 TARGET_MIN_DT = 1  # frames after the anchor where the target zone starts
-TARGET_MAX_DT = 48  # frames (~1.1 s): the zone's end
+TARGET_MAX_DT = 64  # frames (~1.5 s): the zone's end; slow, sparse music needs the reach
 TARGET_MAX_DF_ST = 18.0  # semitones above or below the anchor
 TRIPLET_MIN_GAP = 2  # frames between the two targets: a time ratio needs two distinct intervals
 TRIPLET_MIN_SPAN = 4.0  # frames from anchor to last target: shorter spans give too coarse a ratio
@@ -144,20 +144,20 @@ VECTOR_IVF_MIN_VECTORS = 200_000
 VECTOR_SQ8_MIN_VECTORS = 2_000_000
 # IVF-PQ from here (50M vectors ~ 6,900 h of audio): dim / VECTOR_PQ_DIMS_PER_CODE bytes a vector,
 # 40 B with its id against SQ8's 72 B at dim 64 (2.0 vs 3.6 GB at 50M), so 200M+ still fits one
-# host or GPU. It costs recall and buys no speed: at 20M bench_scale measured recall@10 0.79 (SQ8:
-# 0.97 at 5M) at 23 ms a query, though the source segment stayed in the top 10 (0.999); so it
-# waits until memory forces it. HNSW was not taken: it cannot remove vectors (catalogues take
-# references down) and its graph costs more memory per vector than the SQ8 codes themselves.
+# host or GPU. It costs recall and buys no speed: on bench_scale at 20M, PQ gave recall@10 0.79
+# at 23 ms a query against SQ8's 0.96 at 9 ms (the source segment in the top 10 for both: 0.999);
+# so it waits until memory forces it. HNSW was not taken: it cannot remove vectors (catalogues
+# take references down) and its graph costs more memory per vector than the SQ8 codes themselves.
 VECTOR_PQ_MIN_VECTORS = 50_000_000
 # nlist = this * sqrt(n), clamped to the two limits below: the low end of the usual 1-16 sqrt(n)
 # range, because adding n vectors costs n * nlist * dim (coarse assignment): 20M vectors at
-# nlist 4472 took 18 min on 2 busy CPU cores. Search cost is balanced at nprobe * sqrt(n).
+# nlist 4472 took 12 min (SQ8) on 2 busy CPU cores. Search cost is balanced at nprobe * sqrt(n).
 VECTOR_NLIST_PER_SQRT_N = 1.0
 VECTOR_MIN_NLIST = 16  # lists: fewer is no longer worth an inverted file
 VECTOR_MAX_NLIST = 65536  # lists: past this the flat coarse quantiser dominates search time
 # nprobe = this * sqrt(nlist), clamped: probing a shrinking fraction of lists as nlist grows kept
-# recall@10 at 0.99 (IVF-Flat, 1M) and 0.97 (SQ8, 5M) on bench_scale; it is a search-time
-# setting, so a change here applies when an index is next loaded, with no rebuild.
+# recall@10 at 0.99 (IVF-Flat, 1M), 0.97 (SQ8, 5M) and 0.96 (SQ8, 20M) on bench_scale; it is a
+# search-time setting, so a change here applies when an index is next loaded, with no rebuild.
 VECTOR_NPROBE_PER_SQRT_NLIST = 1.0
 VECTOR_MIN_NPROBE = 8
 VECTOR_MAX_NPROBE = 256  # also well under the GPU kernels' limit of 2048

@@ -329,7 +329,7 @@ def find_alignments(path: Path) -> list[matching.Alignment]:
 
 def match_samples(samples: np.ndarray) -> list[matching.Alignment]:
     """The references heard in decoded analysis-rate audio that pass the match decision, best first."""
-    return [a for a in candidate_alignments(samples) if a.is_match()]
+    return matching.decide(candidate_alignments(samples))
 
 
 def candidate_alignments(samples: np.ndarray) -> list[matching.Alignment]:

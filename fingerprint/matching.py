@@ -78,8 +78,16 @@ class Alignment:
     @property
     def confidence(self) -> float:
         """Monotone in the aligned count, 0..1; see params.CONFIDENCE_SCALE."""
-        excess = self.aligned - params.MIN_ALIGNED_HASHES / 2
+        excess = self.aligned - self.needed() / 2
         return max(0.0, 1.0 - math.exp(-excess / params.CONFIDENCE_SCALE))
+
+    def needed(self) -> float:
+        """Aligned triplets a match needs. Searching every pitch and tempo gives chance many more ways
+        to line up than the identity alone, so a transformed match needs more (look-elsewhere effect)."""
+        identity = abs(self.tempo - 1.0) <= params.IDENTITY_TEMPO_TOLERANCE and (
+            abs(self.pitch_shift_st) <= params.IDENTITY_PITCH_TOLERANCE_ST
+        )
+        return params.MIN_ALIGNED_HASHES if identity else params.MIN_ALIGNED_TRANSFORMED
 
     def is_match(self) -> bool:
         """Enough aligned landmarks, spread over at least MIN_MATCH_SPAN_S, densely enough.
@@ -89,7 +97,7 @@ class Alignment:
         """
         density = self.aligned / max(self.span_s, params.MIN_MATCH_SPAN_S)
         return (
-            self.aligned >= params.MIN_ALIGNED_HASHES
+            self.aligned >= self.needed()
             and self.span_s >= params.MIN_MATCH_SPAN_S
             and density >= params.MIN_ALIGNED_PER_SECOND
         )
@@ -309,3 +317,27 @@ def fuse(found: list[Alignment], segments: list[SegmentAlignment]) -> list[Align
         if abs(landmark_position - (seg.offset_s + middle)) <= params.FUSION_OFFSET_TOLERANCE_S:
             by_ref[seg.ref_id] = replace(current, aligned=current.aligned + extra)
     return sorted(by_ref.values(), key=lambda a: a.aligned, reverse=True)
+
+
+def decide(candidates: list[Alignment]) -> list[Alignment]:
+    """The matches among `candidates` (best first): each passes `is_match`, and none is a weak echo
+    inside a much stronger match's span.
+
+    One stretch of audio is one recording at a time; a second reference that agrees with a small part
+    of a stretch another reference explains many times better is a coincidence between similar
+    recordings, not a second use. Matches in different stretches (a compilation, a mix) all stand.
+    """
+    accepted: list[Alignment] = []
+    for candidate in candidates:
+        if not candidate.is_match():
+            continue
+        if any(_is_echo(candidate, stronger) for stronger in accepted):
+            continue
+        accepted.append(candidate)
+    return accepted
+
+
+def _is_echo(candidate: Alignment, stronger: Alignment) -> bool:
+    overlap = min(candidate.query_end_s, stronger.query_end_s) - max(candidate.query_start_s, stronger.query_start_s)
+    inside = overlap / candidate.span_s >= params.ECHO_MIN_OVERLAP
+    return inside and candidate.aligned < params.ECHO_MAX_SCORE_RATIO * stronger.aligned

@@ -69,9 +69,18 @@ MAX_RUN_GAP_S = 2.5
 MIN_MATCH_SPAN_S = 1.0
 # A match needs at least this many time-aligned triplets...
 MIN_ALIGNED_HASHES = 8
+# ...or this many when the match is pitch-shifted or time-scaled (beyond the tolerances below):
+# chance has the whole pitch/tempo search to line up in, not only the identity.
+MIN_ALIGNED_TRANSFORMED = 12
+IDENTITY_TEMPO_TOLERANCE = 0.01
+IDENTITY_PITCH_TOLERANCE_ST = 0.15
 # ...and this many aligned triplets per second of matched span, so long unrelated uploads that
 # collect chance coincidences do not cross the absolute floor.
 MIN_ALIGNED_PER_SECOND = 0.8
+# A match mostly inside (this fraction of its span) a stronger match's span, scoring under this
+# fraction of it, is an echo of a similar recording, not a second use (see matching.decide).
+ECHO_MIN_OVERLAP = 0.5
+ECHO_MAX_SCORE_RATIO = 0.25
 # Confidence = 1 - exp(-(aligned - MIN_ALIGNED_HASHES/2) / CONFIDENCE_SCALE): a monotone map
 # from aligned counts to 0..1 (calibrated against measured false positives on the benchmark).
 CONFIDENCE_SCALE = 10.0

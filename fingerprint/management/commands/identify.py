@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from catalog.models import AudioAsset
-from fingerprint import actions, audio
+from fingerprint import actions, audio, matching
 from fingerprint.management.commands._lists import ProgressBar, read_id_path_list
 
 
@@ -68,7 +68,7 @@ def _identify_one(query_id: str, path: Path, ref_names: dict[int, str]) -> dict[
         line["time_s"] = round(time.monotonic() - started, 4)
         return line
     candidates = actions.candidate_alignments(samples)
-    matches = [a for a in candidates if a.is_match() and a.ref_id in ref_names]
+    matches = [a for a in matching.decide(candidates) if a.ref_id in ref_names]
     if candidates:
         line["score"] = round(candidates[0].aligned, 3)
     if matches:

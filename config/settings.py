@@ -149,6 +149,8 @@ AUDIO_MAX_DURATION_S = _env_int("CONTENTID_AUDIO_MAX_DURATION_S", 2 * 60 * 60)
 FINGERPRINT_INDEX_DIR = Path(os.environ.get("CONTENTID_INDEX_DIR") or DATA_DIR / "index")
 # Segment embeddings beside the landmarks (when trained weights ship); "0" runs on landmarks alone.
 FINGERPRINT_EMBEDDINGS = os.environ.get("CONTENTID_EMBEDDINGS", "1") != "0"
+# Every upload is checked for AI provenance (generation_audit); "0" turns the automatic check off.
+PROVENANCE_ON_UPLOAD = os.environ.get("CONTENTID_PROVENANCE_ON_UPLOAD", "1") != "0"
 
 # Celery: with no broker the tasks run in-process (eagerly), so the demo needs no server.
 CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")

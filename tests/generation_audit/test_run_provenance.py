@@ -91,3 +91,21 @@ def test_the_admin_shows_a_run_with_its_findings_read_only(generated_upload: Aud
     assert b"decoder_artifacts" in run_page.content
     assert finding_page.status_code == 200
     assert b"spacing_hz" in finding_page.content
+
+
+@pytest.mark.django_db
+def test_every_upload_is_checked_for_provenance_once_it_is_stored(tmp_path, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    from fingerprint import actions as fingerprint_actions
+    from generation_audit.models import ProvenanceRun
+    from tests import audio as test_audio
+
+    upload = test_audio.write(tmp_path / "upload.mp3", test_audio.excerpt(test_audio.piece(7), 3.0, 6.0))
+    with django_capture_on_commit_callbacks(execute=True):
+        scan = fingerprint_actions.submit_upload(upload, "upload.mp3")
+
+    run = ProvenanceRun.objects.get(asset=scan.asset)
+    assert run.findings.count() >= 3  # one finding per registered detector
+    # Submitting the same bytes again returns the same scan and runs nothing twice.
+    with django_capture_on_commit_callbacks(execute=True):
+        again = fingerprint_actions.submit_upload(upload, "upload.mp3")
+    assert again.pk == scan.pk and ProvenanceRun.objects.filter(asset=scan.asset).count() == 1

@@ -22,10 +22,14 @@ from generation_audit.models import Finding, ProvenanceRun
 def _local_path(asset: AudioAsset) -> Iterator[Path]:
     """A filesystem path for the asset's file: its own on local storage, a temporary copy otherwise."""
     try:
-        yield Path(asset.file.path)
+        local = Path(asset.file.path)
+    except NotImplementedError:  # remote storage (S3 and the like) has no filesystem path
+        local = None
+    if local is not None:
+        # Yielded outside the try: an error in the caller's block must propagate, not be taken for
+        # "no path" (which would make the generator yield twice).
+        yield local
         return
-    except NotImplementedError:  # remote storage has no path
-        pass
     with asset.file.open("rb") as src, tempfile.NamedTemporaryFile(suffix=Path(asset.file.name).suffix) as tmp:
         shutil.copyfileobj(src, tmp)
         tmp.flush()

@@ -86,6 +86,8 @@ def test_register_audio_indexes_the_good_files_and_reports_the_bad_one(reference
         recording = Recording.objects.get(external_id=external_id)
         assert recording.duration_s == pytest.approx(PIECE_S, abs=0.2)
     assert not AudioAsset.objects.filter(recording__external_id="ref-bad").exists()
+    # The failed file leaves no empty recording behind.
+    assert not Recording.objects.filter(external_id="ref-bad").exists()
 
     live = _current()
     out, err = _run("register_audio", list_path=str(reference_list))

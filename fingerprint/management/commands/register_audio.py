@@ -30,19 +30,24 @@ class Command(BaseCommand):
         failures = registered = skipped = 0
         seconds = 0.0
         for first in range(0, len(entries), BATCH):
-            batch = []
+            batch, created = [], set()
             for ref_id, path in entries[first : first + BATCH]:
-                recording, _ = Recording.objects.get_or_create(external_id=ref_id, defaults={"title": ref_id})
+                recording, is_new = Recording.objects.get_or_create(external_id=ref_id, defaults={"title": ref_id})
+                if is_new:
+                    created.add(recording.pk)
                 batch.append(actions.Registration(recording, path, original_name=path.name))
             for done in actions.register_references(batch, progress=lambda r: bar.step(r.recording.external_id or "")):
                 if done.error is not None:
                     failures += 1
                     self.stderr.write(f"{done.recording.external_id}\t{done.path}\t{done.error}")
+                    if done.recording.pk in created:  # made for this file only: leave no empty recording
+                        done.recording.delete()
                 elif done.skipped:
                     skipped += 1
                 else:
                     registered += 1
-                    seconds += done.asset.duration_s or 0.0 if done.asset else 0.0
+                    if done.asset is not None:
+                        seconds += done.asset.duration_s or 0.0
         elapsed = time.monotonic() - started
         self.stdout.write(
             f"Registered {registered}, already current {skipped}, failed {failures} "

@@ -14,6 +14,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config import queues
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -156,19 +158,34 @@ PROVENANCE_ON_UPLOAD = os.environ.get("CONTENTID_PROVENANCE_ON_UPLOAD", "1") != 
 CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_DEFAULT_QUEUE", "contentid")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# A message a worker took but never acknowledged (the worker was killed) goes back to the queue
+# after this many seconds (Redis transport). Tasks are idempotent, so an early redelivery is safe.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _env_int("CELERY_VISIBILITY_TIMEOUT_S", 3600)}
+# Queues (config/queues.py): ingest, scans, gpu, rights, and the default; start workers as the README shows.
+CELERY_QUEUE_PREFIX = os.environ.get("CELERY_QUEUE_PREFIX", "")
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_DEFAULT_QUEUE") or queues.queue_names(CELERY_QUEUE_PREFIX)["default"]
+CELERY_TASK_ROUTES = queues.task_routes(CELERY_QUEUE_PREFIX)
+# Scans: a run that has not finished after SCAN_DEADLINE_S is presumed dead (its worker stopped)
+# and is queued again, up to SCAN_MAX_ATTEMPTS runs; then the scan fails, saying why. A scan
+# handed to the broker but not started after SCAN_QUEUED_DEADLINE_S is handed over again.
+SCAN_DEADLINE_S = _env_int("CONTENTID_SCAN_DEADLINE_S", 1800)
+SCAN_QUEUED_DEADLINE_S = _env_int("CONTENTID_SCAN_QUEUED_DEADLINE_S", 6 * 3600)
+SCAN_MAX_ATTEMPTS = _env_int("CONTENTID_SCAN_MAX_ATTEMPTS", 3)
 # `celery -A config beat`: claim any match whose claim task was lost (a worker died mid-task).
 CELERY_BEAT_SCHEDULE = {
+    # The outbox relay and the stuck-scan recovery (fingerprint.intake).
+    "sweep-scans": {"task": "fingerprint.tasks.sweep_scans", "schedule": 30.0},
     "claim-unclaimed-matches": {"task": "rights.tasks.claim_unclaimed_matches", "schedule": 600.0},
     # Claim timers (review expiry, dispute and appeal deadlines): checked hourly.
     "enforce-claim-timers": {"task": "rights.tasks.enforce_claim_timers", "schedule": 3600.0},
 }
+CELERY_BEAT_SCHEDULE["retry-webhooks"] = {"task": "fingerprint.tasks.retry_due_webhooks", "schedule": 30.0}
 
 # Rights engine. Timers in days (DOMAIN.md defaults); each can be overridden from the environment.
 RIGHTS_TIMERS = {
@@ -207,3 +224,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# Webhooks (fingerprint.webhooks): each POST times out after WEBHOOK_TIMEOUT_S; a failed attempt is
+# retried after each of WEBHOOK_RETRY_DELAYS_S in turn (seconds, comma-separated in the environment:
+# 30 s, 2 min, 10 min, 1 h, 6 h, 24 h), then the delivery is failed. Targets on private addresses
+# are refused unless their host:port is in FETCH_ALLOWED_HOSTS.
+WEBHOOK_TIMEOUT_S = float(os.environ.get("WEBHOOK_TIMEOUT_S", "10"))
+WEBHOOK_RETRY_DELAYS_S = tuple(
+    float(delay) for delay in _env_list("WEBHOOK_RETRY_DELAYS_S", ["30", "120", "600", "3600", "21600", "86400"])
+)

@@ -15,14 +15,15 @@ import numpy as np
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from catalog.checksums import sha256_file
 from catalog.models import AudioAsset, Recording
-from fingerprint import audio, landmarks, matching, params
+from fingerprint import audio, intake, landmarks, matching, params
 from fingerprint.landmark_store import IndexMismatchError, LandmarkStore
 from fingerprint.models import Match, ReferenceFingerprint, Scan
-from fingerprint.signals import scan_identified
+from fingerprint.signals import scan_finished, scan_identified
 
 if TYPE_CHECKING:
     from fingerprint.embedding import Embedder
@@ -248,78 +249,72 @@ def _store_and_index(items: list[_Analysed]) -> None:
 
 
 def submit_upload(path: str | Path, original_name: str = "", submitted_by: object | None = None) -> Scan:
-    """Validate and store an upload, create its Scan and queue identification after commit.
+    """Validate and store a staff upload, create its Scan and queue identification after commit.
 
     The same bytes submitted again return the existing scan. Unusable audio raises
-    audio.AudioError before anything is stored.
+    audio.AudioError before anything is stored. Platform uploads go through `intake` directly.
     """
-    path = Path(path)
-    sha256 = sha256_file(path) if path.exists() and path.stat().st_size else ""
-    existing = (
-        Scan.objects.filter(asset__kind=AudioAsset.Kind.UPLOAD, asset__sha256=sha256).order_by("-created_at").first()
-    )
-    if existing is not None:
-        return existing
-    decoded = decode_for_analysis(path)
-    asset = None
-    try:
-        with transaction.atomic():
-            asset = _new_asset(path, sha256, decoded.info, AudioAsset.Kind.UPLOAD, original_name, None)
-            asset.save()
-            scan = Scan.objects.create(asset=asset, submitted_by=submitted_by)
-    except BaseException:
-        _delete_file(asset)
-        raise
-    from fingerprint import tasks  # tasks import this module
-
-    transaction.on_commit(lambda: tasks.identify_scan.delay(scan.pk))
-    return scan
+    return intake.accept_file(path, original_name=original_name, submitted_by=submitted_by)
 
 
 def identify_scan(scan_id: int) -> Scan:
-    """Match a scan's upload against the index and store its matches. Idempotent: a done scan is kept."""
+    """Match a scan's upload against the index and store its matches. Idempotent: a finished scan
+    is kept as it is, and a scan given to a URL is fetched first."""
     scan = Scan.objects.select_related("asset").get(pk=scan_id)
-    if scan.status == Scan.Status.DONE:
+    if scan.status in Scan.FINAL:
         return scan
-    Scan.objects.filter(pk=scan.pk).update(status=Scan.Status.RUNNING, started_at=timezone.now(), error="")
+    Scan.objects.filter(pk=scan.pk).update(
+        status=Scan.Status.RUNNING, started_at=timezone.now(), error="", attempts=F("attempts") + 1
+    )
+    if scan.asset_id is None:
+        scan = intake.fetch_scan_audio(scan)
+        if scan.asset_id is None:
+            return scan  # the fetch failed and said why
     try:
         alignments = find_alignments(Path(scan.asset.file.path))
     except (audio.AudioError, IndexMismatchError, FileNotFoundError) as exc:
-        Scan.objects.filter(pk=scan.pk).update(status=Scan.Status.FAILED, error=str(exc), finished_at=timezone.now())
-        scan.refresh_from_db()
-        return scan
+        return intake._fail(scan, str(exc))
 
     references = AudioAsset.objects.in_bulk([a.ref_id for a in alignments])
     with transaction.atomic():
         scan = Scan.objects.select_for_update().get(pk=scan_id)
-        if scan.status == Scan.Status.DONE:  # another worker finished it meanwhile
+        if scan.status in Scan.FINAL:  # another worker finished it meanwhile
             return scan
         scan.matches.all().delete()
-        for alignment in alignments:
-            reference = references.get(alignment.ref_id)
-            if reference is None or reference.recording_id is None:
-                continue  # removed from the catalogue after the index was written
-            Match.objects.create(
-                scan=scan,
-                recording_id=reference.recording_id,
-                reference_asset=reference,
-                query_start_s=round(alignment.query_start_s, 3),
-                query_end_s=round(alignment.query_end_s, 3),
-                reference_start_s=round(alignment.reference_start_s, 3),
-                reference_end_s=round(alignment.reference_end_s, 3),
-                pitch_factor=round(alignment.pitch_factor, 4),
-                tempo_factor=round(alignment.tempo_factor, 4),
-                aligned_landmarks=round(alignment.aligned),
-                score=round(float(alignment.aligned), 3),
-                confidence=round(alignment.confidence, 4),
-                engine_version=params.ENGINE_VERSION,
-            )
+        Match.objects.bulk_create(
+            [_match_row(scan, references[a.ref_id], a) for a in alignments if _still_catalogued(references, a)]
+        )
         scan.status = Scan.Status.DONE
         scan.engine_version = params.ENGINE_VERSION
         scan.finished_at = timezone.now()
         scan.save(update_fields=["status", "engine_version", "finished_at"])
         transaction.on_commit(lambda: scan_identified.send(sender=Scan, scan_id=scan_id))
+        transaction.on_commit(lambda: scan_finished.send(sender=Scan, scan_id=scan_id))
     return scan
+
+
+def _still_catalogued(references: dict[int, AudioAsset], alignment: matching.Alignment) -> bool:
+    """False for a reference removed from the catalogue after the index was written."""
+    reference = references.get(alignment.ref_id)
+    return reference is not None and reference.recording_id is not None
+
+
+def _match_row(scan: Scan, reference: AudioAsset, alignment: matching.Alignment) -> Match:
+    return Match(
+        scan=scan,
+        recording_id=reference.recording_id,
+        reference_asset=reference,
+        query_start_s=round(alignment.query_start_s, 3),
+        query_end_s=round(alignment.query_end_s, 3),
+        reference_start_s=round(alignment.reference_start_s, 3),
+        reference_end_s=round(alignment.reference_end_s, 3),
+        pitch_factor=round(alignment.pitch_factor, 4),
+        tempo_factor=round(alignment.tempo_factor, 4),
+        aligned_landmarks=round(alignment.aligned),
+        score=round(float(alignment.aligned), 3),
+        confidence=round(alignment.confidence, 4),
+        engine_version=params.ENGINE_VERSION,
+    )
 
 
 def find_alignments(path: Path) -> list[matching.Alignment]:

@@ -1,12 +1,61 @@
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
+from celery.signals import worker_ready
 from django.db import OperationalError
 
-from fingerprint import actions
+from fingerprint import actions, intake
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def identify_scan(scan_id: int) -> None:
-    """Identify one scan by id; safe to run twice (a done scan is left as it is)."""
+    """Identify one scan by id (fetching it first when it was given as a URL); safe to run twice
+    (a finished scan is left as it is). acks_late: a worker killed mid-scan leaves it to be redone."""
     actions.identify_scan(scan_id)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def sweep_scans() -> None:
+    """The outbox relay and the stuck-scan recovery (Celery beat, every 30 s)."""
+    intake.relay_outbox()
+    intake.recover_stuck_scans()
+
+
+@worker_ready.connect
+def _relay_outbox_when_a_worker_starts(**_: object) -> None:
+    """A worker coming up after a broker outage queues what the API accepted meanwhile."""
+    try:
+        intake.relay_outbox(min_age_s=0)
+    except Exception:  # never keep a worker from starting (e.g. database not migrated yet)
+        logger.exception("Could not relay the scan outbox at worker start")
+
+
+# --- webhooks (fingerprint.webhooks) ----------------------------------------------------------------
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def deliver_webhook(delivery_id: int) -> None:
+    """One attempt at a webhook delivery if it is still pending and due; safe to run twice (the first
+    worker to take the row leases it). Later attempts are queued by retry_due_webhooks, not here."""
+    from fingerprint import webhooks
+    from fingerprint.models import WebhookDelivery
+
+    try:
+        webhooks.deliver(delivery_id)
+    except WebhookDelivery.DoesNotExist:  # its endpoint was deleted meanwhile
+        return
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def retry_due_webhooks() -> int:
+    """Queue every webhook delivery whose next attempt is due (Celery beat, every 30 s)."""
+    from fingerprint import webhooks
+
+    due = webhooks.due_deliveries()
+    for delivery_id in due:
+        deliver_webhook.delay(delivery_id)
+    return len(due)

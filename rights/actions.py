@@ -103,6 +103,14 @@ def _resolution_record(
 
 
 def _uploader(match: Match) -> RightsHolder | None:
+    """The party whose upload this is: the scan's platform account, else its submitter's party."""
+    platform_id = match.scan.platform_id
+    if platform_id is not None:
+        party, _ = RightsHolder.objects.get_or_create(
+            platform_id=platform_id,
+            defaults={"name": match.scan.platform.name, "kind": RightsHolder.Kind.PLATFORM},
+        )
+        return party
     parties = licensing.parties_of(match.scan.submitted_by)
     return parties[0] if parties else None
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from fingerprint import actions as fingerprint_actions
+from tests.workers import real_workers  # noqa: F401  (a fixture for real-worker tests)
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from catalog.models import Artist, Label
+from fingerprint.models import Platform
 
 
 class RightsHolder(models.Model):
@@ -43,6 +44,14 @@ class RightsHolder(models.Model):
         blank=True,
         related_name="rights_holders",
         help_text="The catalogue artist or writer this party is.",
+    )
+    platform = models.OneToOneField(
+        Platform,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="rights_holder",
+        help_text="The API platform account this party is (for platforms): its uploads' claims name it.",
     )
     accounts = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="rights_holders")
     policy = models.ForeignKey(

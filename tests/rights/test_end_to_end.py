@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
-from django.db import connection
 
-from config.celery import app as celery_app
 from fingerprint import actions, params
 from fingerprint.models import Match, Scan
 from rights.models import Claim
 from tests import audio as test_audio
 from tests import factories
-
-BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 def _upload_of_noisy_excerpt(tmp_path: Path, seed: int, start_s: float) -> Path:
@@ -111,67 +102,10 @@ def test_a_compilation_of_two_recordings_gives_two_matches_at_their_times(
     assert Claim.objects.filter(match__scan=scan).count() == 2
 
 
-def _worker_database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-@pytest.fixture
-def celery_worker_process(transactional_db, isolated_data_dir: Path):  # type: ignore[no-untyped-def]
-    """A real `celery worker` process on its own queue, sharing the test database and data directory."""
-    if not os.environ.get("CELERY_BROKER_URL"):
-        pytest.skip("CELERY_BROKER_URL is not set: the real-worker test needs a broker (CI sets Redis)")
-    if connection.vendor != "postgresql":
-        pytest.skip("a worker process cannot share the in-memory SQLite test database; set DATABASE_URL to PostgreSQL")
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": _worker_database_url(),
-        "CONTENTID_MEDIA_DIR": str(django_settings.MEDIA_ROOT),
-        "CONTENTID_INDEX_DIR": str(django_settings.FINGERPRINT_INDEX_DIR),
-        "CELERY_DEFAULT_QUEUE": queue,
-    }
-    log_path = isolated_data_dir / "worker.log"
-    with log_path.open("w") as log:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=solo",
-                "-Q",
-                queue,
-                "--loglevel=INFO",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
-    celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = False, queue
-    try:
-        yield worker, log_path
-    finally:
-        celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-
-
 @pytest.mark.celery_worker
-def test_a_real_celery_worker_identifies_the_upload_and_makes_the_claim(tmp_path: Path, celery_worker_process) -> None:
-    worker, log_path = celery_worker_process
+def test_a_real_celery_worker_identifies_the_upload_and_makes_the_claim(tmp_path: Path, real_workers) -> None:
+    worker = real_workers.start()
+    log_path = real_workers.logs[0]
     target = factories.registered_recording(tmp_path, seed=8)
     factories.registered_recording(tmp_path, seed=9)
 

@@ -22,7 +22,13 @@ class ReferenceFingerprint(models.Model):
 
 
 class Scan(models.Model):
-    """One identification job: an uploaded asset checked against the index."""
+    """One identification job: an uploaded (or fetched) asset checked against the index.
+
+    A scan submitted as a URL has no asset until its fetch succeeds. `dispatched_at` is the outbox:
+    a scan whose task never reached the broker (broker down) has none and is queued again by
+    `relay_outbox`; `attempts` counts the runs started, so a scan stuck past its deadline is retried
+    a bounded number of times and then failed with the reason.
+    """
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -30,10 +36,25 @@ class Scan(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
-    asset = models.ForeignKey(AudioAsset, on_delete=models.PROTECT, related_name="scans")
+    FINAL = frozenset({Status.DONE, Status.FAILED})
+
+    asset = models.ForeignKey(AudioAsset, on_delete=models.PROTECT, null=True, blank=True, related_name="scans")
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="scans"
     )
+    platform = models.ForeignKey(
+        "fingerprint.Platform", on_delete=models.PROTECT, null=True, blank=True, related_name="scans"
+    )
+    submission = models.ForeignKey(
+        "fingerprint.Submission", on_delete=models.SET_NULL, null=True, blank=True, related_name="scans"
+    )
+    source = models.ForeignKey(
+        "fingerprint.Source", on_delete=models.SET_NULL, null=True, blank=True, related_name="scans"
+    )
+    source_url = models.URLField(max_length=2000, blank=True, help_text="The URL the audio was fetched from.")
+    original_name = models.CharField(max_length=255, blank=True, help_text="The file name the platform sent.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    dispatched_at = models.DateTimeField(null=True, blank=True, db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     error = models.TextField(blank=True)
     engine_version = models.CharField(max_length=32, blank=True)
@@ -43,9 +64,26 @@ class Scan(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["platform", "-id"], name="scan_platform_recent")]
+        constraints = [
+            # A platform sending the same bytes twice (even concurrently) gets one scan.
+            models.UniqueConstraint(
+                fields=["platform", "asset"],
+                condition=models.Q(platform__isnull=False, source_url=""),
+                name="scan_upload_once_per_platform",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"Scan {self.pk} of {self.asset.original_name or self.asset.sha256[:12]} ({self.status})"
+        return f"Scan {self.pk} of {self.display_name} ({self.status})"
+
+    @property
+    def display_name(self) -> str:
+        if self.original_name:
+            return self.original_name
+        if self.asset_id is not None:
+            return self.asset.original_name or self.asset.sha256[:12]
+        return self.source_url
 
 
 class Match(models.Model):

@@ -1,0 +1,19 @@
+"""fingerprint's tables: what is indexed, scans and their matches, and how uploads arrive
+(platform accounts and their tokens, idempotent submissions, webhooks, scraped sources)."""
+
+from fingerprint.models.platforms import ApiToken, Platform, Submission, WebhookDelivery, WebhookEndpoint
+from fingerprint.models.scans import Match, ReferenceFingerprint, Scan
+from fingerprint.models.sources import Fetch, Source
+
+__all__ = [
+    "ApiToken",
+    "Fetch",
+    "Match",
+    "Platform",
+    "ReferenceFingerprint",
+    "Scan",
+    "Source",
+    "Submission",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]

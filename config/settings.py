@@ -166,7 +166,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 # A message a worker took but never acknowledged (the worker was killed) goes back to the queue
 # after this many seconds (Redis transport). Tasks are idempotent, so an early redelivery is safe.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _env_int("CELERY_VISIBILITY_TIMEOUT_S", 3600)}
+# The socket timeouts keep an API request from hanging on a broker that vanished without closing
+# the connection: the hand-off fails fast and the scan waits in the outbox instead.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _env_int("CELERY_VISIBILITY_TIMEOUT_S", 3600),
+    "unacked_restore_interval": _env_int("CELERY_UNACKED_RESTORE_INTERVAL_S", 10),
+    "unacked_restore_throttle": _env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
+    "socket_connect_timeout": 3,
+    "socket_timeout": 15,
+}
 # Queues (config/queues.py): ingest, scans, gpu, rights, and the default; start workers as the README shows.
 CELERY_QUEUE_PREFIX = os.environ.get("CELERY_QUEUE_PREFIX", "")
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_DEFAULT_QUEUE") or queues.queue_names(CELERY_QUEUE_PREFIX)["default"]
@@ -181,6 +189,8 @@ SCAN_MAX_ATTEMPTS = _env_int("CONTENTID_SCAN_MAX_ATTEMPTS", 3)
 CELERY_BEAT_SCHEDULE = {
     # The outbox relay and the stuck-scan recovery (fingerprint.intake).
     "sweep-scans": {"task": "fingerprint.tasks.sweep_scans", "schedule": 30.0},
+    # Uploads whose provenance hand-off was lost (generation_audit).
+    "sweep-provenance": {"task": "generation_audit.tasks.sweep_provenance", "schedule": 3600.0},
     "claim-unclaimed-matches": {"task": "rights.tasks.claim_unclaimed_matches", "schedule": 600.0},
     # Claim timers (review expiry, dispute and appeal deadlines): checked hourly.
     "enforce-claim-timers": {"task": "rights.tasks.enforce_claim_timers", "schedule": 3600.0},
@@ -201,21 +211,46 @@ RIGHTS_REFERENCE_OVERLAP_MIN_S = float(os.environ.get("RIGHTS_REFERENCE_OVERLAP_
 RIGHTS_PROVENANCE_HOOK = os.environ.get("RIGHTS_PROVENANCE_HOOK", "")
 
 REST_FRAMEWORK = {
+    # Platforms send their API key (fingerprint.authentication); sessions serve the admin and browsable API.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "fingerprint.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Scans, claims and deliveries page by cursor (fingerprint.pagination); other lists by offset.
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Per platform (fingerprint.throttling): uploads for POST /scans, reads for every other request.
+    "DEFAULT_THROTTLE_CLASSES": ["fingerprint.throttling.ReadsThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "uploads": os.environ.get("CONTENTID_THROTTLE_UPLOADS") or "600/min",
+        "reads": os.environ.get("CONTENTID_THROTTLE_READS") or "1200/min",
+    },
+    # Every error as {"code", "detail"}; Django's refusals of a body as 400/413, never an HTML page.
+    "EXCEPTION_HANDLER": "fingerprint.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Content ID API",
-    "DESCRIPTION": "Catalogue, identification and rights for record labels.",
+    "DESCRIPTION": (
+        "Catalogue, identification and rights for record labels. Platforms authenticate with their API key "
+        "(`Authorization: Bearer <key>`) and see only their own scans, claims and webhooks. Errors are "
+        '`{"code": ..., "detail": ...}`.'
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Multipart uploads and read-only fields need separate request and response components.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ScanStatusEnum": "fingerprint.models.Scan.Status",
+        "ClaimStatusEnum": "rights.models.Claim.Status",
+        "WebhookDeliveryStatusEnum": "fingerprint.models.WebhookDelivery.Status",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "fingerprint.api_errors.add_error_responses",
+    ],
 }
 
 LOGGING = {
@@ -233,3 +268,17 @@ WEBHOOK_TIMEOUT_S = float(os.environ.get("WEBHOOK_TIMEOUT_S", "10"))
 WEBHOOK_RETRY_DELAYS_S = tuple(
     float(delay) for delay in _env_list("WEBHOOK_RETRY_DELAYS_S", ["30", "120", "600", "3600", "21600", "86400"])
 )
+
+# Fetching audio from the web (fingerprint.fetching: crawled sources and URL submissions).
+# The SSRF guard refuses hosts that resolve to private, loopback, link-local or other non-public
+# addresses; FETCH_ALLOWED_HOSTS ("host" or "host:port", comma-separated in the environment) lets
+# named hosts through anyway, e.g. an internal mirror. FETCH_TIMEOUT_S bounds the connection and
+# each read (s). Requests to one host are at least FETCH_HOST_MIN_INTERVAL_S apart: the spacing is
+# kept in the Django cache, so it holds across processes only when CACHES is a shared cache.
+FETCH_ALLOWED_HOSTS = _env_list("CONTENTID_FETCH_ALLOWED_HOSTS", [])
+FETCH_TIMEOUT_S = float(os.environ.get("CONTENTID_FETCH_TIMEOUT_S") or 30)
+FETCH_HOST_MIN_INTERVAL_S = float(os.environ.get("CONTENTID_FETCH_HOST_MIN_INTERVAL_S") or 1.0)
+FETCH_MAX_REDIRECTS = _env_int("CONTENTID_FETCH_MAX_REDIRECTS", 5)
+FETCH_USER_AGENT = os.environ.get("CONTENTID_FETCH_USER_AGENT") or "ContentID-Crawler/1.0 (+https://example.org/bot)"
+# Sources whose next crawl is due are queued every 5 minutes (fingerprint.sources).
+CELERY_BEAT_SCHEDULE["crawl-due-sources"] = {"task": "fingerprint.tasks.crawl_due_sources", "schedule": 300.0}

@@ -240,10 +240,9 @@ def queue_after_commit(scan_id: int) -> None:
 
 def dispatch(scan_id: int) -> bool:
     """Hand the scan to the broker; False (and the scan left in the outbox) when the broker is down."""
-    from config.celery import app
     from fingerprint import tasks  # tasks import actions, which import this module
 
-    if app.conf.task_always_eager:  # in-process: let the task's own errors surface
+    if tasks.identify_scan.app.conf.task_always_eager:  # in-process: let the task's own errors surface
         tasks.identify_scan.apply_async((scan_id,))
     else:
         try:

@@ -95,3 +95,17 @@ def run_provenance(asset_id: int) -> ProvenanceRun:
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "finished_at"])
     return run
+
+
+def uploads_without_provenance(older_than: timedelta = timedelta(minutes=10), limit: int = 1000) -> list[int]:
+    """Upload assets whose scan finished identification over `older_than` ago with no provenance run:
+    their hand-off to the detectors was lost (the sweep queues them)."""
+    cutoff = timezone.now() - older_than
+    return list(
+        AudioAsset.objects.filter(
+            kind=AudioAsset.Kind.UPLOAD, scans__status="done", scans__finished_at__lte=cutoff, provenance_runs=None
+        )
+        .distinct()
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )

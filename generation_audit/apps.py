@@ -8,11 +8,7 @@ class GenerationAuditConfig(AppConfig):
     verbose_name = "AI provenance and licensed AI services"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_save
-
-        from catalog.models import AudioAsset
+        from fingerprint.signals import scan_identified
         from generation_audit import receivers
 
-        post_save.connect(
-            receivers.queue_provenance_for_new_upload, sender=AudioAsset, dispatch_uid="provenance-on-upload"
-        )
+        scan_identified.connect(receivers.queue_provenance_for_identified_scan, dispatch_uid="provenance-on-scan")

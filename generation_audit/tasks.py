@@ -10,3 +10,12 @@ from generation_audit import actions
 def run_provenance(asset_id: int) -> int:
     """Run the provenance detectors on one asset by id; safe to run twice (returns the run id)."""
     return actions.run_provenance(asset_id).pk
+
+
+@shared_task
+def sweep_provenance() -> int:
+    """Queue provenance for identified uploads that have no run yet (a lost hand-off); beat, hourly."""
+    asset_ids = actions.uploads_without_provenance()
+    for asset_id in asset_ids:
+        run_provenance.delay(asset_id)
+    return len(asset_ids)

@@ -103,6 +103,12 @@ def wait_until(condition, timeout_s: float, workers: Workers | None = None, poll
     return bool(condition())
 
 
+def _rebuild_router() -> None:
+    """Celery caches the routing table and the router built from it: rebuild both from the conf."""
+    celery_app.amqp.flush_routes()
+    celery_app.amqp.router = celery_app.amqp.Router()
+
+
 @pytest.fixture
 def real_workers(transactional_db, isolated_data_dir: Path):  # type: ignore[no-untyped-def]
     """A Workers handle (none started yet); the test's own tasks are routed to its queues."""
@@ -112,10 +118,10 @@ def real_workers(transactional_db, isolated_data_dir: Path):  # type: ignore[no-
     celery_app.conf.task_always_eager = False
     celery_app.conf.task_default_queue = workers.queues["default"]
     celery_app.conf.task_routes = queues.task_routes(workers.prefix)
-    celery_app.amqp.router = celery_app.amqp.Router()  # the router caches the routes it was built with
+    _rebuild_router()
     try:
         yield workers
     finally:
         celery_app.conf.task_always_eager, celery_app.conf.task_default_queue, celery_app.conf.task_routes = previous
-        celery_app.amqp.router = celery_app.amqp.Router()
+        _rebuild_router()
         workers.stop_all()

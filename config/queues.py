@@ -20,6 +20,7 @@ def task_routes(prefix: str = "") -> dict[str, dict[str, str]]:
     return {
         "fingerprint.tasks.identify_scan": {"queue": queues["scans"]},
         "fingerprint.tasks.sweep_scans": {"queue": queues["ingest"]},
+        "fingerprint.tasks.dispatch_scans": {"queue": queues["ingest"]},
         "fingerprint.tasks.crawl_*": {"queue": queues["ingest"]},
         "fingerprint.tasks.*webhook*": {"queue": queues["ingest"]},
         "fingerprint.tasks.embed_*": {"queue": queues["gpu"]},

@@ -221,6 +221,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": [
+        "fingerprint.api_errors.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Per platform (fingerprint.throttling): uploads for POST /scans, reads for every other request.
     "DEFAULT_THROTTLE_CLASSES": ["fingerprint.throttling.ReadsThrottle"],
@@ -282,3 +287,14 @@ FETCH_MAX_REDIRECTS = _env_int("CONTENTID_FETCH_MAX_REDIRECTS", 5)
 FETCH_USER_AGENT = os.environ.get("CONTENTID_FETCH_USER_AGENT") or "ContentID-Crawler/1.0 (+https://example.org/bot)"
 # Sources whose next crawl is due are queued every 5 minutes (fingerprint.sources).
 CELERY_BEAT_SCHEDULE["crawl-due-sources"] = {"task": "fingerprint.tasks.crawl_due_sources", "schedule": 300.0}
+
+# The cache holds the API throttle counters and the crawler's per-host schedule. In-process by
+# default; set CONTENTID_CACHE_URL (e.g. redis://127.0.0.1:6379/1) so that every web process and
+# worker shares them, as production must.
+if os.environ.get("CONTENTID_CACHE_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["CONTENTID_CACHE_URL"],
+        }
+    }

@@ -10,6 +10,9 @@ from config.api import router
 admin.site.site_header = "Content ID back office"
 admin.site.site_title = "Content ID"
 
+# Unknown URLs under /api/ answer in JSON like the API (other paths keep Django's page).
+handler404 = "fingerprint.api_errors.not_found"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),

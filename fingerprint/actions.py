@@ -72,6 +72,11 @@ def decode_for_analysis(path: Path) -> audio.DecodedAudio:
     return audio.decode(path, max_bytes=settings.AUDIO_MAX_BYTES, max_duration_s=settings.AUDIO_MAX_DURATION_S)
 
 
+def validate_upload(path: Path) -> audio.AudioInfo:
+    """Refuse unusable audio (AudioError) under the configured limits, as cheaply as possible."""
+    return audio.validate(path, max_bytes=settings.AUDIO_MAX_BYTES, max_duration_s=settings.AUDIO_MAX_DURATION_S)
+
+
 def _new_asset(
     path: Path, sha256: str, info: audio.AudioInfo, kind: str, original_name: str, recording: Recording | None
 ) -> AudioAsset:
@@ -288,8 +293,9 @@ def identify_scan(scan_id: int) -> Scan:
         scan.engine_version = params.ENGINE_VERSION
         scan.finished_at = timezone.now()
         scan.save(update_fields=["status", "engine_version", "finished_at"])
-        transaction.on_commit(lambda: scan_identified.send(sender=Scan, scan_id=scan_id))
+        # The platform hears that the scan finished before it hears of the claims made from it.
         transaction.on_commit(lambda: scan_finished.send(sender=Scan, scan_id=scan_id))
+        transaction.on_commit(lambda: scan_identified.send(sender=Scan, scan_id=scan_id))
     return scan
 
 

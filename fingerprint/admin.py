@@ -63,3 +63,6 @@ class MatchAdmin(admin.ModelAdmin):
 class ReferenceFingerprintAdmin(admin.ModelAdmin):
     list_display = ["asset", "engine_version", "landmark_count", "indexed_at"]
     readonly_fields = ["asset", "engine_version", "landmark_count", "indexed_at"]
+
+
+from fingerprint import admin_platforms, admin_sources, admin_webhooks  # noqa: E402,F401

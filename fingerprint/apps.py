@@ -6,3 +6,8 @@ from django.apps import AppConfig
 class FingerprintConfig(AppConfig):
     name = "fingerprint"
     verbose_name = "Identification"
+
+    def ready(self) -> None:
+        from fingerprint import webhooks
+
+        webhooks.connect_receivers()  # a finished scan is announced to its platform's webhooks

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import soundfile
 
 from fingerprint import params
 
@@ -164,6 +165,54 @@ def decode(
         raise AudioError("silent", "The audio is silent: there is nothing to identify.")
     info = AudioInfo(info.format, info.codec, info.sample_rate, info.channels, round(decoded_s, 3))
     return DecodedAudio(samples=samples, sample_rate=sample_rate, info=info)
+
+
+def validate(
+    path: str | Path,
+    *,
+    max_bytes: int,
+    max_duration_s: float,
+    min_duration_s: float = params.MIN_DURATION_S,
+) -> AudioInfo:
+    """Refuse unusable audio exactly as `decode` does, as cheaply as possible (the API answers an upload
+    only after this): WAV and FLAC are read by libsndfile at their native rate, in blocks, with no
+    resampling (a 2 s WAV in under 1 ms instead of ~20 ms); anything else, or a file libsndfile cannot
+    read, goes through the full `decode`."""
+    path = Path(path)
+    fmt = _check_file(path, max_bytes)
+    if fmt in ("wav", "flac"):
+        try:
+            return _validate_with_libsndfile(path, fmt, max_duration_s, min_duration_s)
+        except (soundfile.LibsndfileError, RuntimeError, ValueError):
+            pass  # unusual encodings and damaged files: the full decoder decides, with its own message
+    return decode(path, max_bytes=max_bytes, max_duration_s=max_duration_s, min_duration_s=min_duration_s).info
+
+
+def _validate_with_libsndfile(path: Path, fmt: str, max_duration_s: float, min_duration_s: float) -> AudioInfo:
+    info = soundfile.info(str(path))
+    declared = _wav_declared_seconds(path) if fmt == "wav" else info.frames / info.samplerate
+    if declared is not None and declared > max_duration_s:
+        raise AudioError("too_long", f"The audio lasts {declared:.0f} s; the limit is {max_duration_s:.0f} s.")
+    frames = 0
+    energy = 0.0
+    for block in soundfile.blocks(str(path), blocksize=1 << 16, dtype="float32", always_2d=True):
+        frames += len(block)
+        energy += float(np.square(block.mean(axis=1), dtype=np.float64).sum())
+    decoded_s = frames / info.samplerate
+    if declared is not None and decoded_s < declared - params.TRUNCATION_TOLERANCE_S:
+        raise AudioError(
+            "truncated",
+            f"The {fmt.upper()} file is truncated: its header declares {declared:.2f} s "
+            f"but only {decoded_s:.2f} s could be decoded.",
+        )
+    if decoded_s < min_duration_s:
+        raise AudioError("too_short", f"The audio lasts {decoded_s:.2f} s; at least {min_duration_s:.1f} s is needed.")
+    if frames == 0 or np.sqrt(energy / frames) <= 10 ** (params.SILENCE_RMS_DBFS / 20):
+        raise AudioError("silent", "The audio is silent: there is nothing to identify.")
+    wav_codecs = {"PCM_16": "pcm_s16le", "PCM_24": "pcm_s24le", "PCM_32": "pcm_s32le", "PCM_U8": "pcm_u8",
+                  "FLOAT": "pcm_f32le", "DOUBLE": "pcm_f64le"}  # fmt: skip
+    codec = "flac" if fmt == "flac" else wav_codecs.get(info.subtype, info.subtype.lower())
+    return AudioInfo(fmt, codec, info.samplerate, info.channels, round(decoded_s, 3))
 
 
 def _decode_stream(

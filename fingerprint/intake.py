@@ -9,15 +9,17 @@ died is re-queued by `recover_stuck_scans` a bounded number of times and then fa
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import logging
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from catalog.checksums import sha256_file
@@ -82,26 +84,27 @@ def _existing_upload_scan(sha256: str, platform: Platform | None, source: Source
     return scans.filter(platform=platform).order_by("pk").first()
 
 
-def _stored_asset(path: Path, sha256: str, original_name: str) -> AudioAsset:
-    """The upload asset for these bytes: reused when the content is already stored (it was validated
-    then), otherwise decoded to validate (AudioError before anything is stored) and stored."""
+def _stored_asset(path: Path, sha256: str, original_name: str) -> tuple[AudioAsset, bool]:
+    """The upload asset for these bytes and whether this call stored it: reused when the content is
+    already stored (it was validated then), otherwise validated (AudioError before anything is
+    stored) and stored. Call inside a transaction; a rollback leaves the caller to delete the file."""
     existing = AudioAsset.objects.filter(kind=AudioAsset.Kind.UPLOAD, sha256=sha256).first()
     if existing is not None:
-        return existing
+        return existing, False
     from fingerprint import actions  # actions imports this module
 
-    decoded = actions.decode_for_analysis(path)
-    asset = actions._new_asset(path, sha256, decoded.info, AudioAsset.Kind.UPLOAD, original_name, None)
+    info = actions.validate_upload(path)
+    asset = actions._new_asset(path, sha256, info, AudioAsset.Kind.UPLOAD, original_name, None)
     try:
         with transaction.atomic():
             asset.save()
     except IntegrityError:  # stored by a concurrent request meanwhile: keep theirs, drop our copy
         actions._delete_file(asset)
-        return AudioAsset.objects.get(kind=AudioAsset.Kind.UPLOAD, sha256=sha256)
+        return AudioAsset.objects.get(kind=AudioAsset.Kind.UPLOAD, sha256=sha256), False
     except BaseException:
         actions._delete_file(asset)
         raise
-    return asset
+    return asset, True
 
 
 def accept_file(
@@ -117,7 +120,8 @@ def accept_file(
     """Validate and store one uploaded file and create its Scan, queued after commit.
 
     The same content from the same platform returns that platform's existing scan. Unusable audio
-    raises audio.AudioError (with a code) and stores nothing.
+    raises audio.AudioError (with a code) and stores nothing. The asset and the scan are written in
+    one transaction (one durable commit per upload).
     """
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
@@ -130,24 +134,33 @@ def accept_file(
     existing = _existing_upload_scan(sha256, platform, source)
     if existing is not None:
         return existing
-    asset = _stored_asset(path, sha256, original_name)
-    fields = {
-        "asset": asset,
-        "platform": platform,
-        "submitted_by": submitted_by,
-        "submission": submission,
-        "source": source,
-        "source_url": source_url,
-        "original_name": original_name[:255],
-    }
+    stored: AudioAsset | None = None
     try:
         with transaction.atomic():
-            scan = Scan.objects.create(**fields)
-    except IntegrityError:  # the same platform sent the same bytes concurrently: one scan for both
-        existing = _existing_upload_scan(sha256, platform, source)
-        if existing is None:
-            raise
-        return existing
+            asset, created = _stored_asset(path, sha256, original_name)
+            stored = asset if created else None
+            try:
+                with transaction.atomic():
+                    scan = Scan.objects.create(
+                        asset=asset,
+                        platform=platform,
+                        submitted_by=submitted_by,
+                        submission=submission,
+                        source=source,
+                        source_url=source_url,
+                        original_name=original_name[:255],
+                    )
+            except IntegrityError:  # the same platform sent the same bytes concurrently: one scan for both
+                existing = _existing_upload_scan(sha256, platform, source)
+                if existing is None:
+                    raise
+                return existing
+    except BaseException:
+        if stored is not None:
+            from fingerprint import actions
+
+            actions._delete_file(stored)  # its row was rolled back with the transaction: no file without a row
+        raise
     queue_after_commit(scan.pk)
     return scan
 
@@ -166,6 +179,8 @@ def accept_url(
         raise ValueError(f"Not an http(s) URL: {url[:200]!r}.")
     if len(url) > 2000:
         raise ValueError("The URL is longer than 2,000 characters.")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise ValueError("The URL contains control characters.")
     scan = Scan.objects.create(platform=platform, submitted_by=submitted_by, submission=submission, source_url=url)
     queue_after_commit(scan.pk)
     return scan
@@ -192,7 +207,7 @@ def fetch_scan_audio(scan: Scan) -> Scan:
     try:
         try:
             name = Path(urlsplit(fetched.final_url).path).name or "download"
-            asset = _stored_asset(fetched.path, fetched.sha256, name)
+            asset, _ = _stored_asset(fetched.path, fetched.sha256, name)
         except audio.AudioError as exc:
             Fetch.objects.create(
                 scan=scan,
@@ -234,8 +249,51 @@ def _fail(scan: Scan, reason: str) -> Scan:
     return scan
 
 
+_batch = threading.local()
+
+
+@contextlib.contextmanager
+def one_dispatch_per_batch() -> Iterator[None]:
+    """Scans accepted inside are handed to the broker together after commit, as one fan-out message
+    (a multipart batch of 50 files costs one publish in the request, not 50)."""
+    if getattr(_batch, "scan_ids", None) is not None:  # already inside a batch: it collects these too
+        yield
+        return
+    _batch.scan_ids = collected = []
+    try:
+        yield
+    finally:
+        _batch.scan_ids = None
+    if collected:
+        transaction.on_commit(lambda: dispatch_batch(collected))
+
+
 def queue_after_commit(scan_id: int) -> None:
-    transaction.on_commit(lambda: dispatch(scan_id))
+    collected = getattr(_batch, "scan_ids", None)
+    if collected is not None:
+        collected.append(scan_id)
+    else:
+        transaction.on_commit(lambda: dispatch(scan_id))
+
+
+def dispatch_batch(scan_ids: list[int]) -> bool:
+    """Hand several scans to the broker in one message that a worker fans out; False (all left in
+    the outbox) when the broker is down."""
+    if len(scan_ids) == 1:
+        return dispatch(scan_ids[0])
+    from fingerprint import tasks
+
+    if tasks.dispatch_scans.app.conf.task_always_eager:
+        tasks.dispatch_scans.apply_async((scan_ids,))
+    else:
+        try:
+            tasks.dispatch_scans.apply_async((scan_ids,), retry=False)
+        except Exception as exc:  # see dispatch()
+            logger.warning("%d scans kept in the outbox: the broker is unreachable (%s)", len(scan_ids), exc)
+            return False
+    with _without_waiting_for_disk():
+        Scan.objects.filter(pk__in=scan_ids, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
+    return True
 
 
 def dispatch(scan_id: int) -> bool:
@@ -250,8 +308,21 @@ def dispatch(scan_id: int) -> bool:
         except Exception as exc:  # kombu's OperationalError, a refused connection, a timeout
             logger.warning("Scan %s kept in the outbox: the broker is unreachable (%s)", scan_id, exc)
             return False
-    Scan.objects.filter(pk=scan_id, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
+    with _without_waiting_for_disk():
+        Scan.objects.filter(pk=scan_id, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
     return True
+
+
+@contextlib.contextmanager
+def _without_waiting_for_disk() -> Iterator[None]:
+    """A transaction whose commit PostgreSQL may flush a moment later (synchronous_commit off): for
+    bookkeeping whose loss in a database crash is harmless (a dispatch mark: the relay resends, and
+    the task is idempotent), so the API does not wait for a second disk flush per upload."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
 
 
 def relay_outbox(min_age_s: float = 2.0, limit: int = 5000) -> int:

@@ -18,6 +18,14 @@ def identify_scan(scan_id: int) -> None:
     actions.identify_scan(scan_id)
 
 
+@shared_task
+def dispatch_scans(scan_ids: list[int]) -> None:
+    """Fan a submitted batch out, one identification task per scan (a redelivery only queues
+    them again, and identification is idempotent)."""
+    for scan_id in scan_ids:
+        identify_scan.delay(scan_id)
+
+
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def sweep_scans() -> None:
     """The outbox relay and the stuck-scan recovery (Celery beat, every 30 s)."""
@@ -58,4 +66,31 @@ def retry_due_webhooks() -> int:
     due = webhooks.due_deliveries()
     for delivery_id in due:
         deliver_webhook.delay(delivery_id)
+    return len(due)
+
+
+# --- crawled sources (fingerprint.sources) ----------------------------------------------------------
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def crawl_source(source_id: int) -> int:
+    """Crawl one source now; returns how many fetches it recorded. Safe to run twice: URLs already
+    scanned are not fetched again."""
+    from fingerprint import sources
+    from fingerprint.models import Source
+
+    try:
+        return len(sources.crawl_source(source_id))
+    except Source.DoesNotExist:  # deleted since it was queued
+        return 0
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def crawl_due_sources() -> int:
+    """Queue a crawl of every active source that is due (Celery beat, every 5 minutes)."""
+    from fingerprint import sources
+
+    due = sources.crawl_due_sources()
+    for source_id in due:
+        crawl_source.delay(source_id)
     return len(due)

@@ -59,6 +59,24 @@ def _truncated_mp3(folder: Path) -> Path:
     return path
 
 
+def _truncated_wav(folder: Path) -> Path:
+    whole = audio.encode(ta.piece(5, 10.0), ta.SR, "wav")
+    path = folder / "cut.wav"
+    path.write_bytes(whole[: len(whole) // 2])  # the header still promises 10 s
+    return path
+
+
+def _truncated_flac(folder: Path) -> Path:
+    whole = audio.encode(ta.piece(5, 10.0), ta.SR, "flac")
+    path = folder / "cut.flac"
+    path.write_bytes(whole[: len(whole) // 2])
+    return path
+
+
+def _silent_flac(folder: Path) -> Path:
+    return ta.write(folder / "silence.flac", np.zeros(5 * ta.SR, np.float32))
+
+
 def _text_named_wav(folder: Path) -> Path:
     path = folder / "song.wav"
     path.write_text("These are the lyrics, not the song.\n" * 200)
@@ -104,6 +122,10 @@ class BadInput:
 BAD_INPUTS = {
     "empty_file": BadInput(_empty, "empty", "empty", {}),
     "truncated_mp3": BadInput(_truncated_mp3, "truncated", "truncated", {}),
+    "truncated_wav": BadInput(_truncated_wav, "truncated", "truncated", {}),
+    # Cut mid-frame: the decoder fails on the broken last frame before the length can be compared.
+    "truncated_flac": BadInput(_truncated_flac, "undecodable", "cannot be decoded", {}),
+    "silent_flac": BadInput(_silent_flac, "silent", "silent", {}),
     "text_file_named_wav": BadInput(_text_named_wav, "unsupported_format", "not a supported audio format", {}),
     "png_named_mp3": BadInput(_png_named_mp3, "unsupported_format", "not a supported audio format", {}),
     "midi_named_mp3": BadInput(_midi_named_mp3, "unsupported_format", "not a supported audio format", {}),

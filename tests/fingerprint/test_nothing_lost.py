@@ -258,3 +258,55 @@ def test_a_scan_in_progress_within_its_deadline_is_left_alone(tmp_path: Path) ->
 
     assert intake.recover_stuck_scans() == (0, 0)
     assert Scan.objects.get(pk=scan.pk).status == Scan.Status.RUNNING
+
+
+def _multipart(files: list[tuple[str, bytes]], boundary: str = "nothing-lost-boundary") -> tuple[bytes, str]:
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + content
+        + b"\r\n"
+        for name, content in files
+    )
+    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.mark.celery_worker
+def test_a_batch_posted_over_http_is_identified_by_a_real_worker_and_readable_through_the_api(
+    tmp_path: Path, real_workers: Workers, live_server
+) -> None:
+    import json
+    import urllib.request
+
+    from fingerprint.models import ApiToken
+
+    for seed in (3, 4):
+        factories.registered_recording(tmp_path, seed=seed)
+    platform, user = _platform()
+    _, key = ApiToken.issue(platform, user)
+    uploads = _uploads(tmp_path, 3)
+    files = [(path.name, path.read_bytes()) for path in uploads] + [("notes.mp3", b"not audio at all " * 100)]
+    body, content_type = _multipart(files)
+    real_workers.start()
+
+    request = urllib.request.Request(
+        f"{live_server.url}/api/v1/scans",
+        data=body,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": content_type, "Idempotency-Key": "batch-1"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 202
+        answer = json.loads(response.read())
+    assert answer["accepted"] == 3 and answer["rejected"] == 1
+    assert answer["items"][3]["code"] == "unsupported_format" and answer["items"][3]["status_code"] == 422
+    scan_ids = [item["id"] for item in answer["items"][:3]]
+
+    assert wait_until(_all_final_and_claimed, 180, real_workers), real_workers.log_text()
+    _assert_each_scan_done_once(list(Scan.objects.filter(pk__in=scan_ids)))
+    read = urllib.request.Request(
+        f"{live_server.url}/api/v1/scans/{scan_ids[0]}", headers={"Authorization": f"Bearer {key}"}
+    )
+    with urllib.request.urlopen(read, timeout=30) as response:
+        detail = json.loads(response.read())
+    assert detail["status"] == "done" and len(detail["matches"]) == 1 and len(detail["claims"]) == 1

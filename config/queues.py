@@ -23,7 +23,7 @@ def task_routes(prefix: str = "") -> dict[str, dict[str, str]]:
         "fingerprint.tasks.dispatch_scans": {"queue": queues["ingest"]},
         "fingerprint.tasks.crawl_*": {"queue": queues["ingest"]},
         "fingerprint.tasks.*webhook*": {"queue": queues["ingest"]},
-        "fingerprint.tasks.embed_*": {"queue": queues["gpu"]},
+        "fingerprint.tasks.rebuild_index": {"queue": queues["gpu"]},
         "rights.tasks.*": {"queue": queues["rights"]},
         "generation_audit.tasks.*": {"queue": queues["rights"]},
     }

@@ -146,6 +146,9 @@ MEDIA_ROOT = Path(os.environ.get("CONTENTID_MEDIA_DIR") or DATA_DIR / "media")
 # Audio limits: anything larger or longer is refused before it is decoded in full.
 AUDIO_MAX_BYTES = _env_int("CONTENTID_AUDIO_MAX_BYTES", 512 * 1024 * 1024)
 AUDIO_MAX_DURATION_S = _env_int("CONTENTID_AUDIO_MAX_DURATION_S", 2 * 60 * 60)
+# Files in one multipart submission to the API (Django's own per-request file limit follows it).
+CONTENTID_MAX_BATCH_FILES = _env_int("CONTENTID_MAX_BATCH_FILES", 100)
+DATA_UPLOAD_MAX_NUMBER_FILES = CONTENTID_MAX_BATCH_FILES
 
 # The landmark index lives on disk under the data directory.
 FINGERPRINT_INDEX_DIR = Path(os.environ.get("CONTENTID_INDEX_DIR") or DATA_DIR / "index")

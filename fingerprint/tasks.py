@@ -19,6 +19,13 @@ def identify_scan(scan_id: int) -> None:
 
 
 @shared_task
+def rebuild_index() -> int:
+    """Re-fingerprint and re-embed every reference into fresh indexes (the gpu queue: embeddings run
+    on the GPU there); `manage.py build_index --in-worker` queues it."""
+    return actions.rebuild_index()
+
+
+@shared_task
 def dispatch_scans(scan_ids: list[int]) -> None:
     """Fan a submitted batch out, one identification task per scan (a redelivery only queues
     them again, and identification is idempotent)."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from fingerprint import actions
 
@@ -14,7 +14,18 @@ class Command(BaseCommand):
         "atomically (after an engine upgrade, or when the index on disk is missing or damaged)."
     )
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--in-worker", action="store_true", help="Queue the rebuild on the gpu queue instead of running it here."
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["in_worker"]:
+            from fingerprint import tasks
+
+            tasks.rebuild_index.delay()
+            self.stdout.write("Queued the rebuild on the gpu queue (a worker reading that queue runs it).")
+            return
         started = time.monotonic()
         count = actions.rebuild_index()
         self.stdout.write(f"Indexed {count} reference files in {time.monotonic() - started:.1f} s.")

@@ -58,7 +58,7 @@ def test_one_file_answers_202_at_once_and_the_scan_finds_the_recording_after_com
     assert response.status_code == 202, response.json()
     (item,) = response.json()["items"]
     assert item["accepted"] and item["name"] == "clip.mp3" and item["code"] is None
-    assert response["Location"] == item["url"] and item["url"].endswith(f"/api/v1/scans/{item['id']}/")
+    assert response["Location"] == item["url"] and item["url"].endswith(f"/api/v1/scans/{item['id']}")
     scan = Scan.objects.get(pk=item["id"])
     assert (scan.platform, scan.submitted_by, scan.original_name) == (caller.platform, caller.user, "clip.mp3")
 

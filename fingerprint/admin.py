@@ -30,14 +30,21 @@ class MatchInline(admin.TabularInline):
 
 @admin.register(Scan)
 class ScanAdmin(admin.ModelAdmin):
-    list_display = ["id", "asset", "status", "submitted_by", "created_at", "finished_at"]
-    list_filter = ["status"]
-    search_fields = ["asset__original_name", "asset__sha256"]
+    list_display = ["id", "display_name", "platform", "status", "attempts", "created_at", "finished_at"]
+    list_filter = ["status", "platform"]
+    search_fields = ["original_name", "source_url", "asset__original_name", "asset__sha256"]
     readonly_fields = [
         "asset",
+        "platform",
         "submitted_by",
+        "submission",
+        "source",
+        "source_url",
+        "original_name",
         "status",
         "error",
+        "attempts",
+        "dispatched_at",
         "engine_version",
         "created_at",
         "started_at",

@@ -233,7 +233,7 @@ def test_a_scan_stuck_running_past_its_deadline_is_run_again(
 
 @pytest.mark.django_db
 def test_a_scan_that_keeps_getting_stuck_is_failed_with_the_reason_for_staff_and_platform(
-    tmp_path: Path, settings
+    tmp_path: Path, settings, client
 ) -> None:
     platform, _user = _platform()
     scan = intake.accept_file(_uploads(tmp_path, 1)[0], platform=platform)
@@ -248,6 +248,15 @@ def test_a_scan_that_keeps_getting_stuck_is_failed_with_the_reason_for_staff_and
     assert scan.status == Scan.Status.FAILED
     assert f"Gave up after {settings.SCAN_MAX_ATTEMPTS} attempts" in scan.error
     assert scan.finished_at is not None
+
+    from fingerprint.models import ApiToken
+
+    _, key = ApiToken.issue(platform, _user)
+    seen_by_platform = client.get(f"/api/v1/scans/{scan.pk}", HTTP_AUTHORIZATION=f"Bearer {key}").json()
+    assert seen_by_platform["status"] == "failed" and "Gave up after" in seen_by_platform["error"]
+    staff = get_user_model().objects.create_superuser("staff", "staff@example.com", "pw-not-used-1")
+    client.force_login(staff)
+    assert "Gave up after" in client.get(f"/admin/fingerprint/scan/{scan.pk}/change/").content.decode()
 
 
 @pytest.mark.django_db

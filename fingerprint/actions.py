@@ -278,7 +278,7 @@ def identify_scan(scan_id: int) -> Scan:
     try:
         alignments = find_alignments(Path(scan.asset.file.path))
     except (audio.AudioError, IndexMismatchError, FileNotFoundError) as exc:
-        return intake._fail(scan, str(exc))
+        return intake.fail_scan(scan, str(exc))
 
     references = AudioAsset.objects.in_bulk([a.ref_id for a in alignments])
     with transaction.atomic():

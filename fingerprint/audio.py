@@ -70,8 +70,9 @@ def sniff_format(head: bytes) -> str | None:
     return None
 
 
-def _check_file(path: Path, max_bytes: int) -> str:
-    size = path.stat().st_size
+def check_file(path: Path, max_bytes: int) -> str:
+    """Refuse an empty, oversize or non-audio file (sniffed, not trusted by name); returns its container."""
+    size = path.stat().st_size if path.is_file() else 0
     if size == 0:
         raise AudioError("empty", "The file is empty (0 bytes).")
     if size > max_bytes:
@@ -130,7 +131,7 @@ def decode(
     declares), longer than `max_duration_s`, shorter than `min_duration_s`, or silent.
     """
     path = Path(path)
-    fmt = _check_file(path, max_bytes)
+    fmt = check_file(path, max_bytes)
     try:
         container = av.open(str(path), mode="r")
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
@@ -179,7 +180,7 @@ def validate(
     resampling (a 2 s WAV in under 1 ms instead of ~20 ms); anything else, or a file libsndfile cannot
     read, goes through the full `decode`."""
     path = Path(path)
-    fmt = _check_file(path, max_bytes)
+    fmt = check_file(path, max_bytes)
     if fmt in ("wav", "flac"):
         try:
             return _validate_with_libsndfile(path, fmt, max_duration_s, min_duration_s)

@@ -124,12 +124,7 @@ def accept_file(
     one transaction (one durable commit per upload).
     """
     path = Path(path)
-    if not path.exists() or path.stat().st_size == 0:
-        raise audio.AudioError("empty", "The file is empty (0 bytes).")
-    if path.stat().st_size > settings.AUDIO_MAX_BYTES:
-        raise audio.AudioError(
-            "too_large", f"The file is {path.stat().st_size} bytes; the limit is {settings.AUDIO_MAX_BYTES} bytes."
-        )
+    audio.check_file(path, settings.AUDIO_MAX_BYTES)  # before hashing: an oversize file is not read at all
     sha256 = sha256_file(path)
     existing = _existing_upload_scan(sha256, platform, source)
     if existing is not None:
@@ -203,7 +198,7 @@ def fetch_scan_audio(scan: Scan) -> Scan:
             http_status=exc.http_status,
             detail=exc.detail,
         )
-        return _fail(scan, f"Could not fetch {scan.source_url}: {exc.detail}")
+        return fail_scan(scan, f"Could not fetch {scan.source_url}: {exc.detail}")
     try:
         try:
             name = Path(urlsplit(fetched.final_url).path).name or "download"
@@ -219,7 +214,7 @@ def fetch_scan_audio(scan: Scan) -> Scan:
                 size_bytes=fetched.size_bytes,
                 detail=str(exc),
             )
-            return _fail(scan, f"The audio at {scan.source_url} is unusable: {exc}")
+            return fail_scan(scan, f"The audio at {scan.source_url} is unusable: {exc}")
     finally:
         fetched.path.unlink(missing_ok=True)
     Fetch.objects.create(
@@ -238,7 +233,8 @@ def fetch_scan_audio(scan: Scan) -> Scan:
     return scan
 
 
-def _fail(scan: Scan, reason: str) -> Scan:
+def fail_scan(scan: Scan, reason: str) -> Scan:
+    """Mark a scan failed with a reason people can read, and announce it after commit."""
     from fingerprint.signals import scan_finished
 
     Scan.objects.filter(pk=scan.pk).exclude(status__in=Scan.FINAL).update(

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from config.celery import app as celery_app
 from fingerprint import intake
+from fingerprint.management.commands.bench_intake import BOUNDARY, multipart
 from fingerprint.models import Match, Platform, Scan
 from rights.models import Claim
 from tests import audio as test_audio
@@ -269,17 +270,6 @@ def test_a_scan_in_progress_within_its_deadline_is_left_alone(tmp_path: Path) ->
     assert Scan.objects.get(pk=scan.pk).status == Scan.Status.RUNNING
 
 
-def _multipart(files: list[tuple[str, bytes]], boundary: str = "nothing-lost-boundary") -> tuple[bytes, str]:
-    body = b"".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n".encode()
-        + content
-        + b"\r\n"
-        for name, content in files
-    )
-    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
-
-
 @pytest.mark.celery_worker
 def test_a_batch_posted_over_http_is_identified_by_a_real_worker_and_readable_through_the_api(
     tmp_path: Path, real_workers: Workers, live_server
@@ -295,7 +285,8 @@ def test_a_batch_posted_over_http_is_identified_by_a_real_worker_and_readable_th
     _, key = ApiToken.issue(platform, user)
     uploads = _uploads(tmp_path, 3)
     files = [(path.name, path.read_bytes()) for path in uploads] + [("notes.mp3", b"not audio at all " * 100)]
-    body, content_type = _multipart(files)
+    body = multipart(files)
+    content_type = f"multipart/form-data; boundary={BOUNDARY}"
     real_workers.start()
 
     request = urllib.request.Request(

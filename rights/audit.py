@@ -23,7 +23,7 @@ from django.db import models, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
-from rights.models import AuditChainHead, AuditEvent
+from rights.models import AuditChainHead, AuditCheck, AuditEvent
 
 GENESIS = "0" * 64
 _actor: contextvars.ContextVar[Any] = contextvars.ContextVar("rights_audit_actor", default=None)
@@ -229,4 +229,14 @@ def verify(batch: int = 5000) -> tuple[int, list[Problem]]:
                 "the newest events were deleted or the head was altered",
             )
         )
+    return checked, problems
+
+
+def check_and_record(actor: Any = None, batch: int = 5000) -> tuple[int, list[Problem]]:
+    """Verify the chain and keep the outcome, so auditors see when it was last checked and what it found."""
+    checked, problems = verify(batch)
+    _, actor_name = _actor_fields(actor)
+    AuditCheck.objects.create(
+        events=checked, ok=not problems, problems=[p.message for p in problems[:50]], checked_by=actor_name
+    )
     return checked, problems

@@ -5,6 +5,7 @@ One module per area; everything is importable from `rights.models`.
 
 from __future__ import annotations
 
+from rights.models.access import AuditCheck, AuditorGrant
 from rights.models.audit import AuditChainHead, AuditEvent
 from rights.models.claims import Claim, ClaimEvent, ClaimQuerySet, Dispute, ReferenceOverlap, UnclaimedMatch
 from rights.models.licences import Licence
@@ -23,7 +24,9 @@ from rights.models.royalties import (
 
 __all__ = [
     "AuditChainHead",
+    "AuditCheck",
     "AuditEvent",
+    "AuditorGrant",
     "Claim",
     "ClaimEvent",
     "ClaimQuerySet",

@@ -11,7 +11,7 @@ class Command(BaseCommand):
     help = "Check the rights audit trail's hash chain: reports every edited, inserted or deleted event."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        checked, problems = audit.verify()
+        checked, problems = audit.check_and_record()
         for problem in problems:
             self.stderr.write(f"  {problem.message}")
         if problems:

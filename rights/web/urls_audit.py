@@ -1,0 +1,7 @@
+"""URLs of the audit pages (included in rights.web.urls, namespace `web`)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -16,8 +16,9 @@ import numpy as np
 from catalog import identifiers, synth
 from catalog.models import Label, Recording, Work
 from fingerprint import actions as fingerprint_actions
-from fingerprint import audio
+from fingerprint import audio, intake
 from fingerprint.models import Scan
+from rights import demo_people
 from rights.models import Claim
 
 TITLES = [
@@ -60,6 +61,9 @@ class DemoRow:
     @property
     def correct(self) -> bool:
         return sorted(title for title, *_ in self.found) == sorted(TITLES[i] for i in self.query.expected)
+
+
+DEMO_LABEL = "Demo Records"
 
 
 def demo_isrc(index: int) -> str:
@@ -141,7 +145,7 @@ def same_passage(samples: np.ndarray, start_a: float, start_b: float, length_s: 
 
 def register_catalogue(workdir: Path, log: Callable[[str], None]) -> list[np.ndarray]:
     """Create the demo label, works and recordings, and register each one's reference audio."""
-    label, _ = Label.objects.get_or_create(name="Demo Records")
+    label, _ = Label.objects.get_or_create(name=DEMO_LABEL)
     pieces = []
     for index, title in enumerate(TITLES):
         piece = synth.compose(seed=index)
@@ -175,7 +179,8 @@ def submit_queries(queries: list[DemoQuery], workdir: Path) -> list[DemoRow]:
                 bitrate=64000 if "64 kbps" in query.description else None,
             )
         )
-        scan = fingerprint_actions.submit_upload(path, path.name)
+        # Uploaded by the demo platform, so its login sees these uploads and the claims on them.
+        scan = intake.accept_file(path, original_name=path.name, platform=demo_people.demo_platform())
         scan.refresh_from_db()
         found = []
         for match in scan.matches.select_related("recording").order_by("query_start_s"):
@@ -228,6 +233,6 @@ def run(log: Callable[[str], None] = print) -> list[DemoRow]:
     correct = sum(row.correct for row in rows)
     log(
         f"\n{correct} of {len(rows)} uploads identified correctly; "
-        f"{Claim.objects.pending().count()} claims wait for review in the admin (Rights and claims > Claims)."
+        f"{Claim.objects.pending().count()} claims wait for review in the review queue (/review/)."
     )
     return rows

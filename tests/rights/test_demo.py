@@ -64,3 +64,33 @@ def test_running_the_demo_again_creates_nothing_new() -> None:
         Scan.objects.count(),
         Claim.objects.count(),
     ) == counts, f"the second run stored again: {new_assets}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_quickstart_prints_a_working_login_for_every_role_and_a_royalty_run() -> None:
+    from django.contrib.auth import authenticate
+
+    from rights import roles
+    from rights.models import RoyaltyRun, Statement
+
+    buf = io.StringIO()
+    call_command("quickstart", "--no-serve", stdout=buf)
+    output = buf.getvalue()
+    logins = dict(re.findall(r"login: (\w+)\s+password: (\S+)", output))
+    assert set(logins) == {"staff", "artist", "platform", "auditor", "admin"}, output
+    expected_roles = {
+        "staff": [roles.STAFF],
+        "artist": [roles.ARTIST],
+        "platform": [roles.PLATFORM],
+        "auditor": [roles.AUDITOR],
+    }
+    for username, role in expected_roles.items():
+        user = authenticate(username=username, password=logins[username])
+        assert user is not None, f"{username} cannot log in with the printed password"
+        assert roles.viewer_for(user).roles == role
+    platform = roles.viewer_for(authenticate(username="platform", password=logins["platform"]))
+    assert roles.claims_for(platform).count() == Claim.objects.count() > 0  # the demo uploads are the platform's
+    run = RoyaltyRun.objects.get(status=RoyaltyRun.Status.DONE)
+    artist = roles.viewer_for(authenticate(username="artist", password=logins["artist"]))
+    assert roles.statements_for(artist).filter(run=run).count() == 1
+    assert Statement.objects.filter(run=run).count() == 2  # the label and the artist

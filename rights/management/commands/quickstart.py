@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from rights import demo
+from catalog.models import Label
+from rights import demo, demo_people
 
 
 class Command(BaseCommand):
@@ -29,6 +30,9 @@ class Command(BaseCommand):
         )
         call_command("migrate", interactive=False, verbosity=0)
         demo.run(log=self.stdout.write)
+        label = Label.objects.get(name=demo.DEMO_LABEL)
+        logins = demo_people.set_up_people(label)
+        demo_people.run_demo_royalties(label, log=self.stdout.write)
 
         password = secrets.token_urlsafe(12)
         user, _ = get_user_model().objects.get_or_create(username="admin", defaults={"email": "admin@localhost"})
@@ -36,11 +40,12 @@ class Command(BaseCommand):
         user.set_password(password)  # a fresh password every run, printed once below
         user.save()
         host, _, port = options["addr"].rpartition(":")
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"\nWeb UI: http://{host or '127.0.0.1'}:{port}/admin/   login: admin   password: {password}\n"
-                "Review the potential claims under Rights and claims > Claims (select, then 'Approve selected claims')."
-            )
-        )
+        site = f"http://{host or '127.0.0.1'}:{port}"
+        lines = [f"\nWeb UI: {site}/  (log in as any of these; passwords are new on every run)"]
+        for role, (username, secret) in logins.items():
+            lines.append(f"  {role:<12} login: {username:<9} password: {secret}")
+        lines.append(f"  {'admin':<12} login: {'admin':<9} password: {password}   (everything, and {site}/admin/)")
+        lines.append("Label staff clear the potential claims in the review queue (j/k to move, a approve, r release).")
+        self.stdout.write(self.style.SUCCESS("\n".join(lines)))
         if not options["no_serve"]:
             call_command("runserver", options["addr"], use_reloader=False)

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from catalog.api import RecordingViewSet
 from fingerprint.api import WebhookDeliveryViewSet, WebhookEndpointViewSet
 from rights.api import ClaimViewSet, ScanViewSet
+from rights.api_rights import LicenceViewSet, PolicyViewSet, SplitViewSet, StatementViewSet, UsageReportViewSet
 
 # Paths work with and without the trailing slash (`POST /api/v1/scans` as platforms write it).
 router = DefaultRouter()
@@ -17,3 +18,8 @@ router.register("scans", ScanViewSet, basename="scan")
 router.register("claims", ClaimViewSet, basename="claim")
 router.register("webhooks", WebhookEndpointViewSet, basename="webhookendpoint")
 router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhookdelivery")
+router.register("policies", PolicyViewSet, basename="policy")
+router.register("licences", LicenceViewSet, basename="licence")
+router.register("splits", SplitViewSet, basename="split")
+router.register("usage-reports", UsageReportViewSet, basename="usagereport")
+router.register("statements", StatementViewSet, basename="statement")

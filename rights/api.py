@@ -12,13 +12,15 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from fingerprint import api as fingerprint_api
 from fingerprint.api_errors import Conflict, ErrorSerializer
-from fingerprint.permissions import ActsForPlatform, scope
-from rights import claims, disputes
+from fingerprint.permissions import ActsForPlatform, scope, token_of
+from rights import actions, claims, disputes, roles
+from rights.api_access import viewer_of
 from rights.models import Claim
 from rights.serializers import (
     AppealRequestSerializer,
@@ -27,6 +29,20 @@ from rights.serializers import (
     DisputeRequestSerializer,
     ScanDetailSerializer,
 )
+
+
+class ReviewRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, help_text="Kept in the history.")
+
+
+class ActsAsLabelStaff(permissions.BasePermission):
+    """Label staff with a session; a platform's API token never decides claims."""
+
+    message = "Only label staff decide claims."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return token_of(request) is None and viewer_of(request).is_staff
+
 
 STATE_CONFLICT = OpenApiResponse(ErrorSerializer, description="The claim's state does not allow this (code conflict).")
 
@@ -38,6 +54,14 @@ class ScanViewSet(fingerprint_api.ScanViewSet):
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         return ScanDetailSerializer if self.action == "retrieve" else super().get_serializer_class()
+
+    def get_queryset(self) -> QuerySet[Any]:
+        # A token acts for its platform (the parent's scope); a session sees its roles' scans, so label
+        # staff see the uploads that matched their labels' recordings, not every platform's.
+        scans = super().get_queryset()
+        if token_of(self.request) is not None:
+            return scans
+        return scans.filter(pk__in=roles.scans_for(viewer_of(self.request)).values("pk"))
 
 
 @extend_schema_view(
@@ -54,7 +78,9 @@ class ClaimViewSet(fingerprint_api.ScopedViewMixin, viewsets.ReadOnlyModelViewSe
         claims_ = Claim.objects.select_related("recording", "claimant", "match__scan__platform", "match__recording")
         if self.action != "list":
             claims_ = claims_.prefetch_related("disputes")
-        return scope(claims_, self.request, "match__scan__platform")
+        if token_of(self.request) is not None:
+            return scope(claims_, self.request, "match__scan__platform")
+        return claims_.filter(pk__in=roles.claims_for(viewer_of(self.request)).values("pk"))
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         return ClaimSerializer if self.action == "list" else ClaimDetailSerializer
@@ -62,7 +88,43 @@ class ClaimViewSet(fingerprint_api.ScopedViewMixin, viewsets.ReadOnlyModelViewSe
     def get_permissions(self) -> list[permissions.BasePermission]:
         if self.action in ("dispute", "appeal"):  # the uploading platform disputes, nobody else
             return [permissions.IsAuthenticated(), ActsForPlatform()]
+        if self.action in ("approve", "release"):  # label staff decide their labels' claims
+            return [permissions.IsAuthenticated(), ActsAsLabelStaff()]
         return super().get_permissions()
+
+    def _reviewable(self) -> Claim:
+        claim = self.get_object()
+        if not roles.claims_to_review(viewer_of(self.request)).filter(pk=claim.pk).exists():
+            raise PermissionDenied("Only staff of the claim's label decide it.")
+        return claim
+
+    @extend_schema(
+        summary="Approve a potential claim (label staff)",
+        request=ReviewRequestSerializer,
+        responses={200: ClaimDetailSerializer, 409: STATE_CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        return self._review(actions.approve_claim, request)
+
+    @extend_schema(
+        summary="Release a claim (label staff): the upload is no longer claimed",
+        request=ReviewRequestSerializer,
+        responses={200: ClaimDetailSerializer, 409: STATE_CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def release(self, request: Request, pk: str | None = None) -> Response:
+        return self._review(actions.release_claim, request)
+
+    def _review(self, verb: Any, request: Request) -> Response:
+        claim = self._reviewable()
+        body = ReviewRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            verb(claim, request.user, body.validated_data.get("reason", ""))
+        except claims.TransitionError as exc:
+            raise Conflict(str(exc)) from None
+        return self._answer(claim)
 
     def _answer(self, claim: Claim) -> Response:
         claim = self.get_queryset().get(pk=claim.pk)

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from catalog.models import Label, Recording, Work
 from fingerprint.models import Platform, Scan
-from rights.models import AuditorGrant, Claim, RightsHolder, RoyaltyRun, Split, Statement
+from rights.models import AuditorGrant, Claim, Licence, Policy, RightsHolder, RoyaltyRun, Split, Statement, UsageReport
 
 STAFF, ARTIST, PLATFORM, AUDITOR = "staff", "artist", "platform", "auditor"
 ROLE_NAMES = {STAFF: "Label staff", ARTIST: "Artist", PLATFORM: "Platform", AUDITOR: "Auditor"}
@@ -218,3 +218,59 @@ def parties_for(viewer: Viewer) -> QuerySet[RightsHolder]:
     if labels:
         q |= Q(label__in=labels) | Q(artist__label__in=labels)
     return RightsHolder.objects.filter(q).distinct()
+
+
+def policies_for(viewer: Viewer) -> QuerySet[Policy]:
+    """Match policies of readable labels and of the viewer's own parties (plus the default policy, which
+    applies to everyone and is no secret)."""
+    if viewer.all_labels:
+        return Policy.objects.all()
+    labels = viewer.staff_labels | viewer.audited_labels
+    return Policy.objects.filter(
+        Q(label__in=labels) | Q(owner__in=viewer.parties) | Q(label__isnull=True, owner__isnull=True)
+    ).distinct()
+
+
+def licences_for(viewer: Viewer) -> QuerySet[Licence]:
+    """Licences the viewer's parties granted or hold, and those granted by readable labels' parties."""
+    if viewer.all_labels:
+        return Licence.objects.all()
+    labels = viewer.staff_labels | viewer.audited_labels
+    q = Q(licensor__in=viewer.parties) | Q(licensee__in=viewer.parties)
+    if labels:
+        q |= Q(licensor__label__in=labels) | Q(licensor__artist__label__in=labels)
+    if viewer.platforms:
+        q |= Q(licensee__platform__in=viewer.platforms)
+    return Licence.objects.filter(q).distinct()
+
+
+def usage_reports_for(viewer: Viewer) -> QuerySet[UsageReport]:
+    """A platform's own reports; staff and auditors every report with a line on their labels' catalogue."""
+    if viewer.all_labels:
+        return UsageReport.objects.all()
+    q = Q(platform__platform__in=viewer.platforms) | Q(platform__in=viewer.parties)
+    labels = viewer.staff_labels | viewer.audited_labels
+    if labels:
+        q |= Q(pk__in=UsageReport.objects.filter(lines__recording__label__in=labels).values("pk"))
+    return UsageReport.objects.filter(q).distinct()
+
+
+def may_edit_asset(viewer: Viewer, *, recording: Recording | None = None, work: Work | None = None) -> bool:
+    """Whether the viewer may change splits of this recording or work: staff of its label, or an artist
+    credited on it (auditors and platforms never)."""
+    if viewer.all_labels:
+        return True
+    if recording is not None:
+        if recording.label_id in viewer.staff_labels:
+            return True
+        return bool(viewer.artists) and recording.artists.filter(pk__in=viewer.artists).exists()
+    if work is not None:
+        if viewer.staff_labels and work.recordings.filter(label__in=viewer.staff_labels).exists():
+            return True
+        if not viewer.artists:
+            return False
+        return (
+            work.writers.filter(pk__in=viewer.artists).exists()
+            or work.recordings.filter(artists__in=viewer.artists).exists()
+        )
+    return False

@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from fingerprint.models import ApiToken, WebhookDelivery, WebhookEndpoint
+from rights.models import RightsHolder
 from tests.api import builders
 
 pytestmark = pytest.mark.django_db
@@ -166,10 +167,11 @@ def test_a_member_logged_in_with_a_session_sees_their_platforms_data() -> None:
     assert _ids(client.get("/api/v1/claims/")) == [claim_a.pk]
 
 
-def test_staff_with_a_session_see_every_platform_but_a_staff_members_key_acts_for_its_platform() -> None:
+def test_label_staff_with_a_session_see_their_labels_claims_on_every_platform_but_a_key_acts_for_its_platform() -> None:
     a, b = builders.platform("A"), builders.platform("B")
-    claims = [builders.claim(a.platform, 1), builders.claim(b.platform, 2)]
+    claims = [builders.claim(a.platform, 1), builders.claim(b.platform, 2)]  # both on the Test Label's recordings
     staff = get_user_model().objects.create_user("staff", password="x-not-used-1", is_staff=True)
+    RightsHolder.objects.get(label__name="Test Label").accounts.add(staff)
     client = APIClient()
     client.force_authenticate(staff)
     type(a.user).objects.filter(pk=a.user.pk).update(is_staff=True)
@@ -178,3 +180,13 @@ def test_staff_with_a_session_see_every_platform_but_a_staff_members_key_acts_fo
     assert _ids(client.get("/api/v1/scans/")) == sorted(c.match.scan_id for c in claims)
     assert client.get(f"/api/v1/scans/{claims[1].match.scan_id}/").status_code == 200
     assert _ids(a.client.get("/api/v1/claims/")) == [claims[0].pk]
+
+
+def test_staff_of_no_label_see_no_claims_and_scans() -> None:
+    a = builders.platform("A")
+    builders.claim(a.platform, 1)
+    stranger = get_user_model().objects.create_user("other-staff", password="x-not-used-1", is_staff=True)
+    client = APIClient()
+    client.force_authenticate(stranger)
+    assert client.get("/api/v1/claims/").json()["results"] == []
+    assert client.get("/api/v1/scans/").json()["results"] == []

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from rights import disputes
-from rights.models import Claim, Dispute
+from rights.models import Claim, Dispute, RightsHolder
 from tests.api import builders
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,10 @@ def _dispute(caller: builders.Caller, claim: Claim, **body: str):  # type: ignor
 
 
 def _staff():  # type: ignore[no-untyped-def]
-    return get_user_model().objects.create_user("label-staff", password="x-not-used-1", is_staff=True)
+    """Staff of the Test Label, whose recordings builders.claim claims."""
+    user = get_user_model().objects.create_user("label-staff", password="x-not-used-1", is_staff=True)
+    RightsHolder.objects.get(label__name="Test Label").accounts.add(user)
+    return user
 
 
 def test_the_list_pages_by_cursor_newest_first_and_filters_by_status() -> None:

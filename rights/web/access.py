@@ -29,6 +29,8 @@ NAVIGATION = [
     (roles.PLATFORM, "Webhooks", "platform:webhooks"),
     (roles.AUDITOR, "Claims", "web:claims"),
     (roles.AUDITOR, "Royalty runs", "web:runs"),
+    (roles.AUDITOR, "Statements", "web:statements"),
+    (roles.STAFF, "Statements", "web:statements"),
     (roles.STAFF, "Royalty runs", "web:runs"),
     (roles.AUDITOR, "Audit trail", "web:audit-trail"),
     (roles.STAFF, "Audit trail", "web:audit-trail"),

@@ -9,8 +9,8 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from rights import roles
-from rights.models import AuditCheck, Claim, OwnershipConflict, ReferenceOverlap
+from rights import review, roles
+from rights.models import AuditCheck, Claim
 from rights.web.access import role_required
 
 
@@ -31,23 +31,16 @@ def home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     context: dict[str, object] = {"links": _links("review", "claims", "artist", "runs", "audit-trail")}
     if viewer.is_staff:
-        review = roles.claims_to_review(viewer).filter(status=Claim.Status.POTENTIAL)
+        queue = roles.claims_to_review(viewer).filter(status=Claim.Status.POTENTIAL)
         context["staff"] = {
-            "potential": review.count(),
-            "expiring": review.filter(deadline__lte=now + datetime.timedelta(days=1)).count(),
+            "potential": queue.count(),
+            "expiring": queue.filter(deadline__lte=now + datetime.timedelta(days=1)).count(),
             "disputed": roles.claims_to_review(viewer)
             .filter(status__in=[Claim.Status.DISPUTED, Claim.Status.APPEALED])
             .count(),
-            "conflicts": OwnershipConflict.objects.filter(status=OwnershipConflict.Status.OPEN).count()
-            if viewer.all_labels
-            else OwnershipConflict.objects.filter(
-                status=OwnershipConflict.Status.OPEN, recording__label__in=viewer.staff_labels
-            ).count(),
-            "overlaps": ReferenceOverlap.objects.filter(status=ReferenceOverlap.Status.OPEN).count()
-            if viewer.all_labels
-            else ReferenceOverlap.objects.filter(
-                status=ReferenceOverlap.Status.OPEN, first__label__in=viewer.staff_labels
-            ).count(),
+            # The same scopes as the queue's sections, so the cards and the queue agree.
+            "conflicts": review.conflicts_to_review(viewer).count(),
+            "overlaps": review.overlaps_to_review(viewer).count(),
         }
     if viewer.is_artist:
         context["artist"] = {

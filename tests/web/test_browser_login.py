@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tests.web.browser import Browser, browser, chromium  # noqa: F401
@@ -22,7 +20,8 @@ def test_each_role_logs_in_and_sees_its_navigation(browser: Browser, world: Worl
     for user, nav_item in expected.items():
         browser.log_in(user.username, PASSWORD)
         page = browser.page
-        assert page.get_by_role("navigation", name="Main").is_visible()
+        navigation = page.get_by_role("navigation", name="Main")
+        assert navigation.get_by_role("link", name=nav_item).is_visible(), (user.username, nav_item)
         assert user.username in page.locator(".who").inner_text()
         browser.screenshot(f"home-{user.username}")
         browser.log_out()

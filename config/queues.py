@@ -19,6 +19,7 @@ def task_routes(prefix: str = "") -> dict[str, dict[str, str]]:
     queues = queue_names(prefix)
     return {
         "fingerprint.tasks.identify_scan": {"queue": queues["scans"]},
+        "fingerprint.tasks.fingerprint_reference_upload": {"queue": queues["scans"]},
         "fingerprint.tasks.sweep_scans": {"queue": queues["ingest"]},
         "fingerprint.tasks.dispatch_scans": {"queue": queues["ingest"]},
         "fingerprint.tasks.crawl_*": {"queue": queues["ingest"]},

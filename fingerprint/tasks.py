@@ -35,9 +35,12 @@ def dispatch_scans(scan_ids: list[int]) -> None:
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def sweep_scans() -> None:
-    """The outbox relay and the stuck-scan recovery (Celery beat, every 30 s)."""
+    """The outbox relay and the stuck-scan recovery, scans and reference uploads (Celery beat, every 30 s)."""
     intake.relay_outbox()
     intake.recover_stuck_scans()
+    from fingerprint import references  # it imports this module for its task
+
+    references.recover_stalled()
 
 
 @worker_ready.connect
@@ -101,3 +104,19 @@ def crawl_due_sources() -> int:
     for source_id in due:
         crawl_source.delay(source_id)
     return len(due)
+
+
+# --- reference audio sent through the web pages (fingerprint.references) ----------------------------
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def fingerprint_reference_upload(upload_id: int) -> str:
+    """Fingerprint and index one staged reference upload; returns its status. Safe to run twice: a
+    done or failed upload is left as it is."""
+    from fingerprint import references
+    from fingerprint.models import ReferenceUpload
+
+    try:
+        return references.fingerprint_upload(upload_id).status
+    except ReferenceUpload.DoesNotExist:  # its recording was deleted since it was queued
+        return "gone"

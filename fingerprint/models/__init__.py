@@ -2,6 +2,7 @@
 (platform accounts and their tokens, idempotent submissions, webhooks, scraped sources)."""
 
 from fingerprint.models.platforms import ApiToken, Platform, Submission, WebhookDelivery, WebhookEndpoint
+from fingerprint.models.references import ReferenceUpload
 from fingerprint.models.scans import Match, ReferenceFingerprint, Scan
 from fingerprint.models.sources import Fetch, Source
 
@@ -11,6 +12,7 @@ __all__ = [
     "Match",
     "Platform",
     "ReferenceFingerprint",
+    "ReferenceUpload",
     "Scan",
     "Source",
     "Submission",

@@ -84,7 +84,12 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         except NoReverseMatch:  # a page not installed in this deployment
             continue
         seen.add(name)
-        items.append({"title": title, "url": url, "current": request.path.startswith(url) and url != "/"})
+        items.append({"title": title, "url": url, "current": False})
+    # The current page is the item with the longest URL the path starts with (/artist/splits/ is
+    # "Splits", not also "My catalogue").
+    matching = [item for item in items if item["url"] != "/" and request.path.startswith(item["url"])]
+    if matching:
+        max(matching, key=lambda item: len(item["url"]))["current"] = True
     if request.user.is_staff:
         items.append({"title": "Admin", "url": reverse("admin:index"), "current": False})
     return {"viewer": viewer, "nav": items, "role_names": [roles.ROLE_NAMES[r] for r in viewer.roles]}

@@ -211,3 +211,49 @@ def test_policies_and_licences_are_read_by_staff_and_auditors_of_the_label(world
     assert _client(ours.auditor).post("/api/v1/licences", {}, format="json").status_code in (403, 405)
     policies = _client(ours.staff).get("/api/v1/policies")
     assert policies.status_code == 200
+
+
+ROLES = ["staff", "artist_user", "platform_user", "auditor"]
+LISTS = ["policies", "licences", "splits", "usage-reports", "statements", "claims", "scans"]
+
+
+@pytest.fixture
+def both_sides_busy(paid: World) -> dict[str, set[int]]:
+    """Every kind of row exists on both sides; returns the ids of THEIR rows per endpoint."""
+    from rights import licensing
+    from rights.models import Licence, Policy
+
+    for side in (paid.ours, paid.theirs):
+        licensing.grant_licence(
+            reference=f"LIC-{side.label.name}",
+            licensor=side.label_party,
+            licensee=side.platform_party,
+            uses=["ugc"],
+            territories=["WORLD"],
+            start_date=datetime.date(2026, 1, 1),
+            revenue_share=Decimal("0.5"),
+            recordings=side.recordings,
+        )
+        Policy.objects.create(name=f"{side.label.name} policy", label=side.label)
+    theirs = paid.theirs
+    their_parties = [theirs.label_party, theirs.artist_party, theirs.platform_party]
+    return {
+        "policies": set(Policy.objects.filter(label=theirs.label).values_list("pk", flat=True)),
+        "licences": set(Licence.objects.filter(licensor=theirs.label_party).values_list("pk", flat=True)),
+        "splits": set(Split.objects.filter(recording__label=theirs.label).values_list("pk", flat=True)),
+        "usage-reports": set(UsageReport.objects.filter(platform=theirs.platform_party).values_list("pk", flat=True)),
+        "statements": set(Statement.objects.filter(party__in=their_parties).values_list("pk", flat=True)),
+        "claims": {claim.pk for claim in theirs.claims},
+        "scans": {claim.match.scan_id for claim in theirs.claims},
+    }
+
+
+@pytest.mark.parametrize("endpoint", LISTS)
+@pytest.mark.parametrize("role", ROLES)
+def test_no_role_of_one_label_reads_a_row_of_the_other(
+    paid: World, both_sides_busy: dict[str, set[int]], role: str, endpoint: str
+) -> None:
+    seen = _ids(_client(getattr(paid.ours, role)).get(f"/api/v1/{endpoint}"))
+    assert not seen & both_sides_busy[endpoint], f"{role} of ours reads their {endpoint}"
+    assert both_sides_busy[endpoint], "the other side has rows of this kind"
+    assert _ids(_client(paid.superuser).get(f"/api/v1/{endpoint}")) >= both_sides_busy[endpoint]

@@ -1,6 +1,8 @@
 """Playwright driving Debian's Chromium against the live test server, for the browser tests.
 
-Import the fixtures into a test module with `from tests.web.browser import page, screenshots  # noqa: F401`.
+The `chromium` and `browser` fixtures are registered once, in tests/web/conftest.py: Playwright's sync
+API allows one driver per process, so a test module must not import them again (a second copy of a
+session fixture would start a second driver).
 The tests skip, saying why, where /usr/bin/chromium is missing (`.ci/run` installs it); no browser is
 ever downloaded. Screenshots go to `var/test-output/screenshots/` (CONTENTID_SCREENSHOT_DIR overrides).
 """

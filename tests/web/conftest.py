@@ -19,6 +19,7 @@ from fingerprint.models import Platform
 from rights import actions
 from rights.models import AuditorGrant, Claim, RightsHolder
 from tests import factories
+from tests.web.browser import browser, chromium  # noqa: F401  (registered once for every browser test)
 
 PASSWORD = "web-test-password-1"
 

@@ -14,7 +14,7 @@ from fingerprint.models import ReferenceUpload
 from rights import splits
 from rights.models import RightsHolder, Split
 from tests import audio as test_audio
-from tests.web.browser import Browser, browser, chromium  # noqa: F401
+from tests.web.browser import Browser
 from tests.web.conftest import PASSWORD, World
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,7 +26,7 @@ def _expect() -> Any:
     return expect
 
 
-def _fits_a_phone(browser: Browser, path: str) -> None:  # noqa: F811
+def _fits_a_phone(browser: Browser, path: str) -> None:
     """At a phone's width the page does not scroll sideways."""
     browser.page.set_viewport_size({"width": 390, "height": 844})
     page = browser.open(path)
@@ -34,7 +34,7 @@ def _fits_a_phone(browser: Browser, path: str) -> None:  # noqa: F811
     browser.page.set_viewport_size({"width": 1366, "height": 900})
 
 
-def test_an_artist_registers_a_work_fixing_a_bad_iswc(browser: Browser, world: World) -> None:  # noqa: F811
+def test_an_artist_registers_a_work_fixing_a_bad_iswc(browser: Browser, world: World) -> None:
     expect = _expect()
     browser.log_in(world.ours.artist_user.username, PASSWORD)
     page = browser.open("/artist/")
@@ -60,7 +60,7 @@ def test_an_artist_registers_a_work_fixing_a_bad_iswc(browser: Browser, world: W
     assert Work.objects.get(title="Night Drive").iswc == "T0345246801"
 
 
-def test_an_artist_cannot_save_a_99_percent_split_and_saves_100(browser: Browser, world: World) -> None:  # noqa: F811
+def test_an_artist_cannot_save_a_99_percent_split_and_saves_100(browser: Browser, world: World) -> None:
     expect = _expect()
     producer = RightsHolder.objects.create(name="Ours Producer", kind="other")
     splits.set_split(
@@ -115,7 +115,7 @@ def test_an_artist_cannot_save_a_99_percent_split_and_saves_100(browser: Browser
 
 
 def test_an_artist_uploads_reference_audio_and_sees_it_fingerprinted(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     world: World,
     tmp_path: Path,
 ) -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.web.browser import Browser, browser, chromium  # noqa: F401
+from tests.web.browser import Browser
 from tests.web.conftest import PASSWORD, World
 from tests.web.test_statements import Royalties, royalties  # noqa: F401  (the fixture)
 
@@ -19,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_an_auditor_follows_the_money_and_verifies_the_trail(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     world: World,
     royalties: Royalties,  # noqa: F811
     tmp_path: Path,
@@ -45,7 +46,7 @@ def test_an_auditor_follows_the_money_and_verifies_the_trail(
     page.wait_for_load_state()
     shown = page.locator("#statement-paid").inner_text()
     assert shown == "9.01 EUR"
-    assert page.locator("#lines-total").inner_text() == shown
+    expect(page.locator("#lines-total")).to_have_text(shown)
     browser.screenshot("statement")
 
     with page.expect_download() as info:
@@ -61,10 +62,10 @@ def test_an_auditor_follows_the_money_and_verifies_the_trail(
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit trail").click()
     page.wait_for_load_state()
-    assert page.locator("#trail-state").inner_text() == "Not checked"
+    expect(page.locator("#trail-state")).to_have_text("Not checked")
     page.get_by_role("button", name="Verify now").click()
     page.wait_for_load_state()
-    assert page.locator("#trail-state").inner_text() == "Intact"
+    expect(page.locator("#trail-state")).to_have_text("Intact")
     assert page.get_by_role("status").inner_text().startswith("The audit trail is intact")
     browser.screenshot("audit-trail")
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.browser import Browser, browser, chromium  # noqa: F401
+from tests.web.browser import Browser
 from tests.web.conftest import PASSWORD, World
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_each_role_logs_in_and_sees_its_navigation(browser: Browser, world: World) -> None:  # noqa: F811
+def test_each_role_logs_in_and_sees_its_navigation(browser: Browser, world: World) -> None:
     expected = {
         world.ours.staff: "Review queue",
         world.ours.artist_user: "My catalogue",
@@ -28,6 +28,6 @@ def test_each_role_logs_in_and_sees_its_navigation(browser: Browser, world: Worl
         assert "/login/" in page.url
 
 
-def test_a_wrong_password_is_refused_with_a_message(browser: Browser, world: World) -> None:  # noqa: F811
+def test_a_wrong_password_is_refused_with_a_message(browser: Browser, world: World) -> None:
     browser.log_in(world.ours.staff.username, "not-the-password")
     assert browser.page.get_by_role("alert").inner_text().startswith("Your username and password didn't match")

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import expect
 
 from rights.models import Claim, ClaimEvent
 from tests import audio as test_audio
-from tests.web.browser import Browser, browser, chromium  # noqa: F401
+from tests.web.browser import Browser
 from tests.web.conftest import PASSWORD, World
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -41,7 +42,7 @@ def _fits_the_width(page: Any) -> bool:
 
 
 def test_staff_clear_claims_with_the_keyboard_then_play_a_span_and_decide_in_bulk(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     world: World,
 ) -> None:
     staff = world.ours.staff
@@ -68,7 +69,7 @@ def test_staff_clear_claims_with_the_keyboard_then_play_a_span_and_decide_in_bul
     page.keyboard.press("k")
     assert _selected(page) == second
     press_and_wait_gone("a", second)
-    assert page.get_by_role("status").inner_text() == f"Claim {second} (Track 101) approved."
+    expect(page.get_by_role("status")).to_have_text(f"Claim {second} (Track 101) approved.")
 
     assert _queue_rows(page) == [fourth]
     statuses = dict(Claim.objects.filter(pk__in=[first, second, third, fourth]).values_list("pk", "status"))
@@ -103,7 +104,7 @@ def test_staff_clear_claims_with_the_keyboard_then_play_a_span_and_decide_in_bul
     page = browser.open("/review/")
     page.keyboard.press("x")
     assert page.locator(f"#check-{fourth}").is_checked()
-    assert page.locator("#checked-count").inner_text() == "1 checked"
+    expect(page.locator("#checked-count")).to_have_text("1 checked")
     questions: list[str] = []
     page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Approve checked").click()

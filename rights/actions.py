@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Recording
-from fingerprint.models import Match, Scan
+from fingerprint.models import Match, Platform, Scan
 from rights import claims, conf, holdings, licensing, territories
 from rights.audit import acting_as
 from rights.models import Claim, ClaimEvent, Policy, ReferenceOverlap, RightsHolder, UnclaimedMatch
@@ -102,15 +102,18 @@ def _resolution_record(
     }
 
 
+def platform_party(platform: Platform) -> RightsHolder:
+    """The party an API platform is to the rights engine (claims, licences, usage reports), made on first use."""
+    party, _ = RightsHolder.objects.get_or_create(
+        platform=platform, defaults={"name": platform.name, "kind": RightsHolder.Kind.PLATFORM}
+    )
+    return party
+
+
 def _uploader(match: Match) -> RightsHolder | None:
     """The party whose upload this is: the scan's platform account, else its submitter's party."""
-    platform_id = match.scan.platform_id
-    if platform_id is not None:
-        party, _ = RightsHolder.objects.get_or_create(
-            platform_id=platform_id,
-            defaults={"name": match.scan.platform.name, "kind": RightsHolder.Kind.PLATFORM},
-        )
-        return party
+    if match.scan.platform_id is not None:
+        return platform_party(match.scan.platform)
     parties = licensing.parties_of(match.scan.submitted_by)
     return parties[0] if parties else None
 

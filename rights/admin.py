@@ -440,4 +440,6 @@ class AuditEventAdmin(ReadOnlyAdmin):
     @admin.display(description="Hash")
     def short_hash(self, event: AuditEvent) -> str:
         return event.hash[:12]
+
+
 from rights import admin_access  # noqa: E402,F401  (auditor grants and audit checks)

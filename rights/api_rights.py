@@ -22,9 +22,9 @@ from rest_framework.response import Response
 
 from fingerprint.api_errors import Conflict, ErrorSerializer
 from fingerprint.models import Platform
-from rights import exports, roles, splits, usage
+from rights import actions, exports, roles, splits, usage
 from rights.api_access import HasRole, viewer_of
-from rights.models import Licence, Policy, RightsHolder, Split, Statement, UsageReport
+from rights.models import Licence, Policy, Split, Statement, UsageReport
 from rights.serializers_rights import (
     LicenceSerializer,
     PolicySerializer,
@@ -112,6 +112,7 @@ class UsageReportViewSet(_Scoped, mixins.ListModelMixin, mixins.RetrieveModelMix
     serializer_class = UsageReportSerializer
     queryset = UsageReport.objects.none()
     write_roles = (roles.PLATFORM,)
+    parser_classes = [MultiPartParser]  # reports arrive as files
 
     def get_queryset(self) -> QuerySet[UsageReport]:
         return roles.usage_reports_for(self.viewer).select_related("platform").order_by("-period_start", "-pk")
@@ -130,7 +131,7 @@ class UsageReportViewSet(_Scoped, mixins.ListModelMixin, mixins.RetrieveModelMix
         body.is_valid(raise_exception=True)
         data = body.validated_data
         upload = data["file"]
-        party = _platform_party(platform_id)
+        party = actions.platform_party(Platform.objects.get(pk=platform_id))
         try:
             raw = upload.read()
             if data["format"] == "dsr":
@@ -144,23 +145,13 @@ class UsageReportViewSet(_Scoped, mixins.ListModelMixin, mixins.RetrieveModelMix
                     actor=request.user,
                     file_name=upload.name,
                 )
+        except usage.DuplicateReportError as exc:
+            raise Conflict(str(exc)) from None
         except usage.UsageImportError as exc:
-            if any("already imported" in message for _, message in exc.errors):
-                raise Conflict(str(exc)) from None
             raise serializers.ValidationError({"detail": str(exc), "errors": exc.errors}) from None
         except IntegrityError:  # the same file imported at the same moment by another request
             raise Conflict("This file has already been imported.") from None
         return Response(UsageReportSerializer(report).data, status=status.HTTP_201_CREATED)
-
-    parser_classes = [MultiPartParser]
-
-
-def _platform_party(platform_id: int) -> RightsHolder:
-    platform = Platform.objects.get(pk=platform_id)
-    party, _ = RightsHolder.objects.get_or_create(
-        platform=platform, defaults={"name": platform.name, "kind": "platform"}
-    )
-    return party
 
 
 @extend_schema_view(list=extend_schema(summary="Royalty statements you may read"))
@@ -174,7 +165,7 @@ class StatementViewSet(_Scoped, mixins.ListModelMixin, mixins.RetrieveModelMixin
 
     def _download(self, chunks: Any, statement: Statement, suffix: str, content_type: str) -> StreamingHttpResponse:
         response = StreamingHttpResponse(chunks, content_type=content_type)
-        name = f"statement-{statement.run.period:%Y-%m}-party{statement.party_id}-run{statement.run_id}.{suffix}"
+        name = f"{exports.statement_file_stem(statement, with_currency=suffix == 'csv')}.{suffix}"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
@@ -182,7 +173,8 @@ class StatementViewSet(_Scoped, mixins.ListModelMixin, mixins.RetrieveModelMixin
     @action(detail=True, methods=["get"])
     def csv(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
         statement = self.get_object()
-        return self._download(exports.statement_csv(statement.run, statement.party), statement, "csv", "text/csv")
+        chunks = exports.statement_csv(statement.run, statement.party, currency=statement.currency)
+        return self._download(chunks, statement, "csv", "text/csv")
 
     @extend_schema(
         summary="The statement as a DDEX DSR-shaped flat file",

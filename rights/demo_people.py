@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from catalog.models import Artist, Label, Recording
 from fingerprint.models import Platform
-from rights import runs, splits, usage
+from rights import actions, runs, splits, usage
 from rights.models import AuditorGrant, RightsHolder, RoyaltyRun, Split, UsageReport
 
 DEMO_ARTIST = "The Demo Ensemble"
@@ -59,7 +59,7 @@ def set_up_people(label: Label) -> dict[str, tuple[str, str]]:
     platform_user, platform_password = _login("platform")
     platform = demo_platform()
     platform.members.add(platform_user)
-    RightsHolder.objects.get_or_create(platform=platform, defaults={"name": platform.name, "kind": "platform"})
+    actions.platform_party(platform)
 
     auditor, auditor_password = _login("auditor")
     AuditorGrant.objects.get_or_create(label=label, user=auditor, defaults={"granted_by": staff})
@@ -100,7 +100,7 @@ def run_demo_royalties(label: Label, log: Callable[[str], None] = print) -> Roya
     period = (first_of_month - datetime.timedelta(days=1)).strftime("%Y-%m")
     data = _usage_csv(recordings)
     if not UsageReport.objects.filter(sha256=hashlib.sha256(data).hexdigest()).exists():
-        platform_party = RightsHolder.objects.get(platform=demo_platform())
+        platform_party = actions.platform_party(demo_platform())
         usage.import_csv(data, period=period, currency="EUR", platform=platform_party, file_name="demotube.csv")
     run = runs.run_royalties(period)
     log(f"Royalty run {period}: {run.usage_lines} usage lines, {run.statements.count()} statements ({run.status}).")

@@ -13,10 +13,11 @@ from typing import Any
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.text import slugify
 
 from catalog.identifiers import format_isrc
 from rights import royalties
-from rights.models import RightsHolder, RoyaltyRun, StatementLine
+from rights.models import RightsHolder, RoyaltyRun, Statement, StatementLine
 from rights.runs import month_bounds
 
 CSV_COLUMNS = [
@@ -98,9 +99,14 @@ class Entry:
     recording: int | None
 
 
-def entries(run: RoyaltyRun, party: RightsHolder | None = None, paid_only: bool = False) -> Iterator[Entry]:
-    """The run's amounts one per party (a line shared over five parties gives five), in recording order."""
+def entries(
+    run: RoyaltyRun, party: RightsHolder | None = None, paid_only: bool = False, currency: str | None = None
+) -> Iterator[Entry]:
+    """The run's amounts one per party (a line shared over five parties gives five), in recording order;
+    only those in `currency` when given (a statement is one party in one currency)."""
     qs = StatementLine.objects.filter(run=run)
+    if currency is not None:
+        qs = qs.filter(currency=currency)
     if paid_only or party is not None:
         qs = qs.filter(kind=StatementLine.Kind.PAID)
     if party is not None and connection.vendor == "postgresql":
@@ -160,14 +166,23 @@ def _entry(
     )
 
 
-def statement_csv(run: RoyaltyRun, party: RightsHolder | None = None, paid_only: bool = False) -> Iterator[str]:
-    """The run's amounts (for one party, or all) as CSV text chunks: header first."""
+def statement_file_stem(statement: Statement, with_currency: bool = True) -> str:
+    """statement-2026-10-run12-harbour-records-EUR: the period, the run, the party (and the currency)."""
+    party = slugify(statement.party.name) or f"party-{statement.party_id}"
+    stem = f"statement-{statement.run.period:%Y-%m}-run{statement.run_id}-{party}"
+    return f"{stem}-{statement.currency}" if with_currency else stem
+
+
+def statement_csv(
+    run: RoyaltyRun, party: RightsHolder | None = None, paid_only: bool = False, currency: str | None = None
+) -> Iterator[str]:
+    """The run's amounts (for one party, or all; in one currency, or all) as CSV text chunks: header first."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     period = f"{run.period:%Y-%m}"
     names: dict[int, str] = {}
-    for count, e in enumerate(entries(run, party, paid_only), start=1):
+    for count, e in enumerate(entries(run, party, paid_only, currency), start=1):
         if e.party_id is not None and e.party_id not in names:
             names.update(RightsHolder.objects.filter(pk=e.party_id).values_list("pk", "name"))
         writer.writerow(

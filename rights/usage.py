@@ -54,6 +54,10 @@ class UsageImportError(ValueError):
         super().__init__(f"Nothing imported: {len(errors)} problem(s): {shown}{more}")
 
 
+class DuplicateReportError(UsageImportError):
+    """The same file (by content) was imported before: nothing is imported again."""
+
+
 def _read(source: str | Path | bytes) -> tuple[bytes, str]:
     if isinstance(source, bytes):
         return source, ""
@@ -219,7 +223,7 @@ def _write(report_fields: dict[str, Any], rows: Iterable[_Row]) -> UsageReport:
 def _check_new(sha256: str) -> None:
     existing = UsageReport.objects.filter(sha256=sha256).first()
     if existing is not None:
-        raise UsageImportError([(0, f"this file was already imported as report {existing.pk} ({existing})")])
+        raise DuplicateReportError([(0, f"this file was already imported as report {existing.pk} ({existing})")])
 
 
 def _month(period: str) -> tuple[datetime.date, datetime.date]:

@@ -6,8 +6,6 @@ A statement nobody may read answers 404, for the page and for both downloads ali
 
 from __future__ import annotations
 
-import csv
-import io
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -18,7 +16,6 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
-from django.utils.text import slugify
 
 from rights import exports, roles, royalties
 from rights.charts import format_money
@@ -168,30 +165,6 @@ def statement(request: HttpRequest, pk: int) -> HttpResponse:
 # --- downloads -------------------------------------------------------------------------------------------
 
 
-def file_stem(statement: Statement, with_currency: bool = True) -> str:
-    """statement-2026-10-run12-harbour-records-EUR: the period, the run, the party (and the currency)."""
-    party = slugify(statement.party.name) or f"party-{statement.party_id}"
-    stem = f"statement-{statement.run.period:%Y-%m}-run{statement.run_id}-{party}"
-    return f"{stem}-{statement.currency}" if with_currency else stem
-
-
-def rows_in_currency(chunks: Iterable[str], currency: str) -> Iterator[str]:
-    """CSV text chunks (header first) keeping only the rows in `currency`: a statement is one currency, while
-    rights.exports writes all of a party's run. Each chunk of exports.statement_csv ends on a row boundary."""
-    column = exports.CSV_COLUMNS.index("currency")
-    header_done = False
-    for chunk in chunks:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        for row in csv.reader(io.StringIO(chunk)):
-            if not header_done:
-                writer.writerow(row)
-                header_done = True
-            elif row[column] == currency:
-                writer.writerow(row)
-        yield out.getvalue()
-
-
 def _attachment(chunks: Iterator[str], content_type: str, filename: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse((chunk.encode() for chunk in chunks), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -204,8 +177,8 @@ def _attachment(chunks: Iterator[str], content_type: str, filename: str) -> Stre
 def statement_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """The statement's amounts, one row per usage line, with the trail of each (rights.exports CSV)."""
     the_statement = visible_statement(request.viewer, pk)  # type: ignore[attr-defined]
-    chunks = rows_in_currency(exports.statement_csv(the_statement.run, the_statement.party), the_statement.currency)
-    return _attachment(chunks, "text/csv; charset=utf-8", f"{file_stem(the_statement)}.csv")
+    chunks = exports.statement_csv(the_statement.run, the_statement.party, currency=the_statement.currency)
+    return _attachment(chunks, "text/csv; charset=utf-8", f"{exports.statement_file_stem(the_statement)}.csv")
 
 
 @role_required()
@@ -215,6 +188,5 @@ def statement_dsr(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     carries one summary record per currency, so it covers every currency of the party in the run."""
     the_statement = visible_statement(request.viewer, pk)  # type: ignore[attr-defined]
     chunks = exports.statement_dsr(the_statement.run, the_statement.party)
-    return _attachment(
-        chunks, "text/tab-separated-values; charset=utf-8", f"{file_stem(the_statement, with_currency=False)}-dsr.tsv"
-    )
+    name = f"{exports.statement_file_stem(the_statement, with_currency=False)}-dsr.tsv"
+    return _attachment(chunks, "text/tab-separated-values; charset=utf-8", name)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -94,6 +94,26 @@ def _new_asset(
     )
     with path.open("rb") as fh:
         asset.file.save(path.name, File(fh), save=False)
+    return asset
+
+
+def store_generated_audio(path: Path, original_name: str = "") -> AudioAsset:
+    """Validate and store audio an AI service generated (AudioError, with nothing stored, when it is
+    not usable audio); the same bytes again give the asset already stored."""
+    sha256 = sha256_file(path)
+    existing = AudioAsset.objects.filter(kind=AudioAsset.Kind.GENERATED, sha256=sha256).first()
+    if existing is not None:
+        return existing
+    asset = _new_asset(path, sha256, validate_upload(path), AudioAsset.Kind.GENERATED, original_name, None)
+    try:
+        with transaction.atomic():
+            asset.save()
+    except IntegrityError:  # the same output stored by a concurrent call: keep that one
+        _delete_file(asset)
+        return AudioAsset.objects.get(kind=AudioAsset.Kind.GENERATED, sha256=sha256)
+    except BaseException:
+        _delete_file(asset)
+        raise
     return asset
 
 

@@ -19,3 +19,11 @@ def sweep_provenance() -> int:
     for asset_id in asset_ids:
         run_provenance.delay(asset_id)
     return len(asset_ids)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def audit_generated_output(output_id: int) -> str:
+    """Audit one generated output by id (replication screen, marks, attribution); idempotent."""
+    from generation_audit import output_audit  # imports the fingerprint engine
+
+    return output_audit.audit_output(output_id).audit_status

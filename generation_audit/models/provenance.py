@@ -24,6 +24,10 @@ class ProvenanceRun(models.Model):
     asset = models.ForeignKey(AudioAsset, on_delete=models.CASCADE, related_name="provenance_runs")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     detector_versions = models.JSONField(default=dict, help_text="Detector name -> version this run used.")
+    # The verdict combines the findings with the weights stated in generation_audit.verdict.
+    ai_generated = models.BooleanField(null=True, blank=True, help_text="The combined verdict; empty until done.")
+    score = models.FloatField(null=True, blank=True, help_text="0..1, combined; rises with confidence it is generated.")
+    verdict_version = models.CharField(max_length=32, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -35,11 +35,16 @@ class AIService(models.Model):
     endpoint = models.URLField(blank=True, help_text="HTTP backend: the URL calls are POSTed to.")
     adapter_path = models.CharField(max_length=200, blank=True, help_text="Python backend: dotted path of the class.")
     licence = models.ForeignKey(
-        Licence, on_delete=models.PROTECT, null=True, blank=True, related_name="ai_services",
+        Licence,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ai_services",
         help_text="The licence the service operates under; its licensee must be the operator.",
     )
     required_marks = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text='Marks every generated output must carry: "c2pa" (a valid manifest), '
         '"digital_source_type" (IPTC trainedAlgorithmicMedia or a relative), "ai_tag" (a declared AI tag).',
     )

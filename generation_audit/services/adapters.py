@@ -14,7 +14,9 @@ def _python_adapter(service: AIService) -> object:
     try:
         cls = import_string(service.adapter_path)
     except ImportError as exc:
-        raise ServiceError(f"service {service.name}: adapter {service.adapter_path!r} cannot be imported ({exc})") from None
+        raise ServiceError(
+            f"service {service.name}: adapter {service.adapter_path!r} cannot be imported ({exc})"
+        ) from None
     return cls(service)
 
 

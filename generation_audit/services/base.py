@@ -83,5 +83,7 @@ class GenerationAdapter(Protocol):
 
 class RecommendationAdapter(Protocol):
     def recommend(
-        self, request: RecommendationRequest, allowed: Any  # allowed: Callable[[int], bool], the licence filter
+        self,
+        request: RecommendationRequest,
+        allowed: Any,  # allowed: Callable[[int], bool], the licence filter
     ) -> list[Recommendation]: ...

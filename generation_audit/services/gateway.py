@@ -54,9 +54,7 @@ class Decision:
     reason: str
 
 
-def check_call(
-    service: AIService, territory: str, day: datetime.date, recording_ids: tuple[int, ...] = ()
-) -> Decision:
+def check_call(service: AIService, territory: str, day: datetime.date, recording_ids: tuple[int, ...] = ()) -> Decision:
     """Whether `service` may be called in `territory` on `day`, naming these catalogue recordings."""
     use = USE_OF[service.kind]
     if not service.active:
@@ -105,7 +103,12 @@ def _territory(territory: str) -> str:
 
 
 def _open_call(
-    service: AIService, operation: str, request: dict[str, Any], territory: str, caller: Any, at: Any,
+    service: AIService,
+    operation: str,
+    request: dict[str, Any],
+    territory: str,
+    caller: Any,
+    at: Any,
     recording_ids: tuple[int, ...],
 ) -> ServiceCall:
     """Check the licence, record the call and its ledger entry; raise ServiceRefusedError (after the
@@ -140,7 +143,7 @@ def _fail(call: ServiceCall, error: str, started: float) -> None:
 
 
 def _ms(started: float) -> int:
-    return int(round((time.monotonic() - started) * 1000))
+    return round((time.monotonic() - started) * 1000)
 
 
 def generate(
@@ -219,8 +222,13 @@ def recommend(
     if request.count < 1 or request.count > 100:
         raise ServiceError("ask for 1 to 100 recommendations")
     call = _open_call(
-        service, "recommend", {"seed_recording_id": request.seed_recording_id, "count": request.count},
-        territory, caller, at, (),
+        service,
+        "recommend",
+        {"seed_recording_id": request.seed_recording_id, "count": request.count},
+        territory,
+        caller,
+        at,
+        (),
     )
     day = licensing._day(at)
     use = USE_OF[service.kind]

@@ -6,7 +6,17 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from generation_audit.models import Finding, ProvenanceRun
+from generation_audit.models import (
+    AIService,
+    Finding,
+    GeneratedOutput,
+    LedgerEntry,
+    OutputAttribution,
+    ProvenanceRun,
+    ServiceCall,
+    TrainingManifest,
+    TrainingManifestEntry,
+)
 
 
 def _pretty(evidence: dict) -> str:
@@ -56,3 +66,86 @@ class FindingAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+# --- licensed AI services ----------------------------------------------------------------------------
+# Calls, ledger entries and outputs are evidence: staff read them here, nothing in the admin writes them.
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Every field shown, none editable, no add or delete: the gateway alone writes these rows."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(AIService)
+class AIServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "backend", "operator", "licence", "active"]
+    list_filter = ["kind", "backend", "active"]
+    search_fields = ["name", "operator__name", "licence__reference"]
+    autocomplete_fields = ["operator", "licence"]
+
+
+@admin.register(ServiceCall)
+class ServiceCallAdmin(ReadOnlyAdmin):
+    list_display = ["id", "service", "operation", "status", "licensee", "territory", "created_at", "duration_ms"]
+    list_filter = ["status", "operation", "service"]
+    search_fields = ["licence_reason", "error", "service__name"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ["seq", "event", "call", "entry_hash", "recorded_at"]
+    list_filter = ["event"]
+    search_fields = ["entry_hash", "prev_hash"]
+
+
+class OutputAttributionInline(admin.TabularInline):
+    model = OutputAttribution
+    fields = ["recording", "share", "similarity"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(GeneratedOutput)
+class GeneratedOutputAdmin(ReadOnlyAdmin):
+    list_display = ["id", "call", "asset", "audit_status", "created_at", "audited_at"]
+    list_filter = ["audit_status"]
+    search_fields = ["asset__sha256"]
+    inlines = [OutputAttributionInline]
+
+
+class TrainingManifestEntryInline(admin.TabularInline):
+    model = TrainingManifestEntry
+    fields = ["recording", "work", "declared_licence"]
+    raw_id_fields = fields
+    extra = 0
+
+
+@admin.register(TrainingManifest)
+class TrainingManifestAdmin(admin.ModelAdmin):
+    list_display = ["service", "model_version", "trained_on", "territory", "audit_status", "audited_at"]
+    list_filter = ["audit_status", "service"]
+    search_fields = ["model_version", "service__name"]
+    readonly_fields = ["audit_status", "audit_report_pretty", "audited_at", "created_at"]
+    exclude = ["audit_report"]
+    inlines = [TrainingManifestEntryInline]
+
+    @admin.display(description="Audit report")
+    def audit_report_pretty(self, obj: TrainingManifest) -> str:
+        return _pretty(obj.audit_report)

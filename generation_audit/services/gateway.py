@@ -31,6 +31,7 @@ from generation_audit.services import adapters
 from generation_audit.services.base import (
     BadResponseError,
     GenerationRequest,
+    OversizeOutputError,
     Recommendation,
     RecommendationRequest,
     ServiceError,
@@ -142,6 +143,10 @@ def _fail(call: ServiceCall, error: str, started: float) -> None:
         ledger.append("failed", {"call": call.pk, "error": error}, call)
 
 
+def _describe(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
+
+
 def _ms(started: float) -> int:
     return round((time.monotonic() - started) * 1000)
 
@@ -165,13 +170,14 @@ def generate(
     started = time.monotonic()
     try:
         answer = adapters.generation_adapter(service).generate(request)
-        if len(answer.audio) > service.max_output_bytes:
-            raise BadResponseError(
+        if len(answer.audio) > service.max_output_bytes:  # an adapter that does not bound what it reads
+            raise OversizeOutputError(
                 f"the service sent {len(answer.audio)} bytes of audio; at most {service.max_output_bytes} are accepted"
             )
         output = _store_output(call, answer.audio, answer.metadata, started)
-    except ServiceError as exc:
-        _fail(call, str(exc), started)
+    except Exception as exc:
+        # A broken plug-in adapter (any exception) is a failed call too: the ledger must say so.
+        _fail(call, _describe(exc), started)
         raise
     from generation_audit import tasks  # tasks import the audits, which import the fingerprint engine
 
@@ -245,8 +251,8 @@ def recommend(
     started = time.monotonic()
     try:
         served = adapters.recommendation_adapter(service).recommend(request, allowed)[: request.count]
-    except ServiceError as exc:
-        _fail(call, str(exc), started)
+    except Exception as exc:
+        _fail(call, _describe(exc), started)
         raise
     served = [r for r in served if allowed(r.recording_id)]  # never trust an adapter with the licence filter
     with transaction.atomic():

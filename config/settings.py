@@ -225,7 +225,7 @@ RIGHTS_TIMERS = {
 # Seconds of one upload span matching two references before they are flagged as overlapping.
 RIGHTS_REFERENCE_OVERLAP_MIN_S = float(os.environ.get("RIGHTS_REFERENCE_OVERLAP_MIN_S", "3.0"))
 # Dotted path to f(match) -> review reasons from AI-provenance findings (empty: none).
-RIGHTS_PROVENANCE_HOOK = os.environ.get("RIGHTS_PROVENANCE_HOOK", "")
+RIGHTS_PROVENANCE_HOOK = os.environ.get("RIGHTS_PROVENANCE_HOOK", "generation_audit.review_hook.review_reasons")
 
 REST_FRAMEWORK = {
     # Platforms send their API key (fingerprint.authentication); sessions serve the admin and browsable API.

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import AudioAsset
+from generation_audit import review_hook, verdict
 from generation_audit.detectors import registry
 from generation_audit.models import Finding, ProvenanceRun
 
@@ -59,7 +60,8 @@ def run_provenance(asset_id: int) -> ProvenanceRun:
     A finished (or still running) run with the same detector versions is returned as it is, so
     re-running (a retried task, a second request) never duplicates findings; a detector upgrade
     gives a new run, and the old one stays as history. A failure marks the run FAILED with the error and
-    re-raises.
+    re-raises. A finished run carries the combined verdict (generation_audit.verdict), and claims
+    already made on the asset go back to review when it says generated (review_hook).
     """
     versions = registry.versions()
     with transaction.atomic():
@@ -91,9 +93,13 @@ def run_provenance(asset_id: int) -> ProvenanceRun:
             )
             for r in results
         )
+        combined = verdict.combine(results)
+        run.ai_generated, run.score, run.verdict_version = combined.ai_generated, combined.score, combined.version
         run.status = ProvenanceRun.Status.DONE
         run.finished_at = timezone.now()
-        run.save(update_fields=["status", "finished_at"])
+        run.save(update_fields=["status", "finished_at", "ai_generated", "score", "verdict_version"])
+        # Claims are made in parallel with this run; any made before it finished are sent back now.
+        review_hook.route_existing_claims(run)
     return run
 
 

@@ -269,5 +269,46 @@ def release_claim(claim: Claim, actor: Actor, reason: str = "") -> Claim:
     return transition(claim, claims.RELEASED, actor, reason or "Released after review.")
 
 
+def flag_claims_for_review(
+    asset_id: int, reason: str, actor: Actor = None, now: datetime.datetime | None = None
+) -> list[Claim]:
+    """Send the claims on one upload back to staff for a reason learnt after they were made (an
+    AI-provenance verdict that finished after claiming); returns the claims changed.
+
+    An active claim becomes potential again, with the reason and a fresh review timer; a potential
+    claim gains the reason; disputed, appealed and final claims are left to their own process.
+    Each change records a ClaimEvent in the same transaction. A claim that already lists the exact
+    reason is left alone, so repeating the call changes nothing. This reroute is deliberately not
+    in claims.TRANSITIONS: those are the moves staff and platforms may ask for, and "un-approve" is
+    not one of them; only new evidence takes a claim back to review.
+    """
+    if not reason.strip():
+        raise ValueError("Say why the claims need review.")
+    now = now or timezone.now()
+    changed = []
+    with acting_as(actor), transaction.atomic():
+        found = Claim.objects.select_for_update(of=("self",)).filter(
+            match__scan__asset_id=asset_id, status__in=[claims.ACTIVE, claims.POTENTIAL]
+        )
+        for claim in found.order_by("pk"):
+            if reason in claim.review_reasons:
+                continue
+            previous = claim.status
+            claim.review_reasons = [*claim.review_reasons, reason]
+            if previous == claims.ACTIVE:
+                claim.status = claims.POTENTIAL
+                claim.deadline = now + conf.timer("potential_claim_days")
+            claim.save(update_fields=["status", "review_reasons", "deadline", "updated_at"])
+            ClaimEvent.objects.create(
+                claim=claim,
+                actor=actor,
+                from_status=previous,
+                to_status=claim.status,
+                reason=f"Sent to review: {reason}",
+            )
+            changed.append(claim)
+    return changed
+
+
 def describe_territories(codes: list[str]) -> str:
     return territories.describe(frozenset(codes))

@@ -127,6 +127,11 @@ class ProvenanceSerializer(serializers.Serializer):
     run = serializers.IntegerField()
     status = serializers.CharField()
     finished_at = serializers.DateTimeField(allow_null=True)
+    ai_generated = serializers.BooleanField(
+        allow_null=True, help_text="The combined verdict (generation_audit.verdict); null until the run is done."
+    )
+    score = serializers.FloatField(allow_null=True, help_text="0..1, combined; rises with confidence it is generated.")
+    verdict_version = serializers.CharField(help_text="The version of the rules that combined the findings.")
     findings = FindingSerializer(many=True)
 
 
@@ -152,7 +157,15 @@ def provenance_of(asset_id: int | None) -> dict[str, Any] | None:
         }
         for f in run.findings.order_by("detector")
     ]
-    return {"run": run.pk, "status": run.status, "finished_at": run.finished_at, "findings": findings}
+    return {
+        "run": run.pk,
+        "status": run.status,
+        "finished_at": run.finished_at,
+        "ai_generated": run.ai_generated,
+        "score": run.score,
+        "verdict_version": run.verdict_version,
+        "findings": findings,
+    }
 
 
 class ScanDetailSerializer(ScanSerializer):

@@ -117,7 +117,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('model_version', models.CharField(max_length=100)),
                 ('trained_on', models.DateField(help_text='When training ran; licences are checked on this day.')),
-                ('territory', models.CharField(default='WORLD', help_text='Where training ran (WORLD: anywhere).', max_length=2)),
+                ('territory', models.CharField(default='WORLD', help_text='Where training ran (WORLD: anywhere).', max_length=5)),
                 ('audit_status', models.CharField(choices=[('pending', 'Pending'), ('passed', 'Passed'), ('failed', 'Failed')], db_index=True, default='pending', max_length=12)),
                 ('audit_report', models.JSONField(blank=True, default=dict)),
                 ('audited_at', models.DateTimeField(blank=True, null=True)),

@@ -173,7 +173,7 @@ class TrainingManifest(models.Model):
     service = models.ForeignKey(AIService, on_delete=models.PROTECT, related_name="manifests")
     model_version = models.CharField(max_length=100)
     trained_on = models.DateField(help_text="When training ran; licences are checked on this day.")
-    territory = models.CharField(max_length=2, default="WORLD", help_text="Where training ran (WORLD: anywhere).")
+    territory = models.CharField(max_length=5, default="WORLD", help_text="Where training ran (WORLD: anywhere).")
     audit_status = models.CharField(max_length=12, choices=Audit.choices, default=Audit.PENDING, db_index=True)
     audit_report = models.JSONField(default=dict, blank=True)
     audited_at = models.DateTimeField(null=True, blank=True)

@@ -224,7 +224,8 @@ def _store_and_index(items: list[_Analysed]) -> None:
     store = landmark_store()
     created: list[AudioAsset] = []
     indexed: list[int] = []
-    indexed_vectors = False
+    indexed_vectors = profiled = False
+    recording_ids = {item.registration.recording.pk for item in items}
     try:
         with transaction.atomic():
             for item in items:
@@ -259,6 +260,12 @@ def _store_and_index(items: list[_Analysed]) -> None:
                 indexed_vectors = True
             store.add_many(batch)
             indexed = [ref_id for ref_id, _ in batch]
+            if model is not None:  # a recording's profile averages all its references: see fingerprint.profiles
+                from fingerprint import profiles
+
+                profiled = True
+                known = {pk: i.vectors for (pk, _), i in zip(batch, items, strict=True) if i.vectors is not None}
+                profiles.refresh(model, recording_ids, known)
     except BaseException:
         for ref_id in indexed:
             store.remove(ref_id)
@@ -270,6 +277,8 @@ def _store_and_index(items: list[_Analysed]) -> None:
             _delete_file(asset)
         for item in items:
             item.registration.asset = None
+        if profiled and model is not None:
+            profiles.restore(model, recording_ids)
         raise
 
 
@@ -396,5 +405,9 @@ def rebuild_index() -> int:
 
     landmark_store().rebuild(items())
     if model is not None:
+        from fingerprint import profiles
+
         vector_index(model).rebuild(vectors)
+        recording_of = {asset.pk: asset.recording_id for asset in assets}
+        profiles.rebuild(model, ((recording_of[pk], v) for pk, v, _ in vectors))
     return len(assets)

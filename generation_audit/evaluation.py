@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -210,11 +211,44 @@ def _counts(rows: list[Row], key: Callable[[Row], str], title: str) -> list[str]
     return lines
 
 
+def verdict_rows(rows: list[Row]) -> list[Row]:
+    """Rows of the deployed decision: the comb and learned scores of each item combined by
+    generation_audit.verdict, as run_provenance combines them (there are no manifests or tags here)."""
+    from generation_audit import verdict
+    from generation_audit.detectors.base import AI_GENERATED, MODERATE, NO_EVIDENCE, STRONG
+
+    strengths = {"decoder_artifacts": STRONG, "learned": MODERATE}
+    items: dict[tuple[Any, ...], list[Row]] = {}
+    for row in rows:
+        if row.detector in strengths:
+            key = (row.clip, row.side, row.generator, row.level, row.rate, row.degradation)
+            items.setdefault(key, []).append(row)
+    out = []
+    for key, found in items.items():
+        findings = [
+            SimpleNamespace(
+                detector=r.detector,
+                score=r.score,
+                label=AI_GENERATED if r.score >= 0.5 else NO_EVIDENCE,
+                strength=strengths[r.detector],
+                evidence={},
+            )
+            for r in found
+        ]
+        out.append(Row(*key, detector="verdict", score=verdict.combine(findings).score))
+    return out
+
+
 def report(rows: list[Row], cfg: EvalConfig) -> str:
-    """The printed evaluation: per detector, per degradation, then recall per generator and artefact level."""
+    """The printed evaluation: per detector, per degradation, then recall per generator and artefact
+    level; then the combined verdict (generation_audit.verdict) when both signal detectors ran."""
     lines = []
     degradation_names = [d for d in cfg.degradations if any(r.degradation == d for r in rows)]
-    for detector in cfg.detectors:
+    detectors = list(cfg.detectors)
+    if {"decoder_artifacts", "learned"} <= set(detectors):
+        rows = rows + verdict_rows(rows)
+        detectors.append("verdict")
+    for detector in detectors:
         mine = [r for r in rows if r.detector == detector]
         if not mine:
             continue

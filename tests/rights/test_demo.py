@@ -94,3 +94,13 @@ def test_quickstart_prints_a_working_login_for_every_role_and_a_royalty_run() ->
     artist = roles.viewer_for(authenticate(username="artist", password=logins["artist"]))
     assert roles.statements_for(artist).filter(run=run).count() == 1
     assert Statement.objects.filter(run=run).count() == 2  # the label and the artist
+    # The AI-services demo ran through the gateway: the quoting output is caught, the call outside
+    # the licence refused, and the ledger of it all verifies.
+    from generation_audit import ledger
+    from generation_audit.models import GeneratedOutput, ServiceCall
+
+    assert "training manifest demo-composer demo-composer-1: passed" in output, output
+    assert ServiceCall.objects.filter(status=ServiceCall.Status.REFUSED, territory="JP").count() == 1
+    quoting = GeneratedOutput.objects.get(call__request__parameters__has_key="quote_recording_id")
+    assert quoting.audit_status == GeneratedOutput.Audit.FLAGGED and quoting.replicated_spans
+    assert ledger.verify().ok

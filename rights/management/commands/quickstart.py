@@ -33,6 +33,8 @@ class Command(BaseCommand):
         label = Label.objects.get(name=demo.DEMO_LABEL)
         logins = demo_people.set_up_people(label)
         demo_people.run_demo_royalties(label, log=self.stdout.write)
+        # By command name: rights does not import generation_audit (which builds on rights).
+        call_command("demo_ai_services", stdout=self.stdout)
 
         password = secrets.token_urlsafe(12)
         user, _ = get_user_model().objects.get_or_create(username="admin", defaults={"email": "admin@localhost"})

@@ -28,7 +28,7 @@ from generation_audit.services.base import (
 from rights import licensing
 from rights.models import Licence
 from tests import factories
-from tests.generation_audit.test_http_adapter import ServiceServer, licensed_service, send, wav
+from tests.generation_audit.service_server import ServiceServer, licensed_service, send, wav
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from generation_audit.models import GeneratedOutput, LedgerEntry, ServiceCall
 from generation_audit.services import gateway
 from generation_audit.services.base import GenerationRequest, ServiceError
 from tests import factories
-from tests.generation_audit.test_http_adapter import ServiceServer, licensed_service, send, wav
+from tests.generation_audit.service_server import ServiceServer, licensed_service, send, wav
 
 DAY = datetime.date(2026, 6, 1)
 

@@ -17,6 +17,7 @@ from generation_audit.models import (
     TrainingManifest,
     TrainingManifestEntry,
 )
+from rights import admin as rights_admin
 
 
 def _pretty(evidence: dict) -> str:
@@ -72,20 +73,11 @@ class FindingAdmin(admin.ModelAdmin):
 # Calls, ledger entries and outputs are evidence: staff read them here, nothing in the admin writes them.
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(rights_admin.ReadOnlyAdmin):
     """Every field shown, none editable, no add or delete: the gateway alone writes these rows."""
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
         return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(AIService)

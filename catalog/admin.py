@@ -77,9 +77,9 @@ class ReleaseAdmin(IdentifierSearchMixin, admin.ModelAdmin):
 
 @admin.register(AudioAsset)
 class AudioAssetAdmin(admin.ModelAdmin):
-    list_display = ["original_name", "kind", "recording", "format", "duration_s", "created_at"]
+    list_display = ["original_name", "kind", "recording", "work", "format", "duration_s", "created_at"]
     list_filter = ["kind", "format"]
-    search_fields = ["original_name", "sha256", "recording__title", "recording__isrc"]
+    search_fields = ["original_name", "sha256", "recording__title", "recording__isrc", "work__title", "work__iswc"]
     readonly_fields = [f.name for f in AudioAsset._meta.fields]
 
     def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]

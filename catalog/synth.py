@@ -66,12 +66,22 @@ def _add(track: np.ndarray, start: int, sound: np.ndarray) -> None:
         track[start:end] += sound[: end - start]
 
 
-def compose(seed: int, duration_s: float = 30.0) -> Piece:
-    """A deterministic piece for `seed`: `duration_s` seconds of melody, chords, bass and drums."""
+def compose(
+    seed: int,
+    duration_s: float = 30.0,
+    *,
+    transpose: int = 0,
+    tempo_factor: float = 1.0,
+    timbre_seed: int | None = None,
+) -> Piece:
+    """A deterministic piece for `seed`: `duration_s` seconds of melody, chords, bass and drums.
+
+    A cover of the same composition: `transpose` semitones up, `tempo_factor` times faster, and, with
+    `timbre_seed`, other instruments (the notes stay those of `seed`; the drum pattern may change)."""
     rng = np.random.default_rng(seed)
-    tempo = float(rng.uniform(78, 150))
+    tempo = float(rng.uniform(78, 150)) * tempo_factor
     beat = 60.0 / tempo
-    root = int(rng.integers(45, 57))  # A2..G#3
+    root = int(rng.integers(45, 57)) + transpose  # A2..G#3
     scale_name = str(rng.choice(list(_SCALES)))
     scale = _SCALES[scale_name]
     progression = _PROGRESSIONS[int(rng.integers(len(_PROGRESSIONS)))]
@@ -80,6 +90,10 @@ def compose(seed: int, duration_s: float = 30.0) -> Piece:
     lead_harmonics = rng.uniform(0.05, 1.0, 8) ** 2 / np.arange(1, 9)
     pad_harmonics = 1.0 / np.arange(1, 7) ** rng.uniform(1.0, 2.0)
     phases = rng.uniform(0, 2 * np.pi, 8)
+    if timbre_seed is not None:  # drawn from its own generator, so the notes drawn below stay the same
+        other = np.random.default_rng(timbre_seed)
+        lead_harmonics = other.uniform(0.05, 1.0, 8) ** 2 / np.arange(1, 9)
+        pad_harmonics = 1.0 / np.arange(1, 7) ** other.uniform(1.0, 2.0)
 
     def degree_note(degree: int, octave: int) -> int:
         return root + 12 * (octave + degree // 7) + scale[degree % 7]

@@ -6,6 +6,7 @@ Views, admin, commands and tasks call these; nothing here knows about rights (th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,25 +20,30 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.checksums import sha256_file
-from catalog.models import AudioAsset, Recording
+from catalog.models import AudioAsset, Recording, Work
 from fingerprint import audio, intake, landmarks, matching, params
 from fingerprint.landmark_store import IndexMismatchError, LandmarkStore
-from fingerprint.models import Match, ReferenceFingerprint, Scan
+from fingerprint.models import Match, ReferenceFingerprint, Scan, WorkMatch
 from fingerprint.signals import scan_finished, scan_identified
 
 if TYPE_CHECKING:
+    from fingerprint import works
     from fingerprint.embedding import Embedder
     from fingerprint.index import VectorIndex
+    from fingerprint.work_store import WorkStore
+
+logger = logging.getLogger(__name__)
 
 # A reference with fewer landmarks than this could never gather MIN_ALIGNED_HASHES.
 MIN_REFERENCE_LANDMARKS = params.MIN_ALIGNED_HASHES
+WORK_ID_PREFIX = "work:"  # catalogue works are "work:<pk>" in the work store; other ids are the bench CLI's
 
 _stores: dict[Path, LandmarkStore] = {}
 _vector_indexes: dict[tuple[Path, str], VectorIndex] = {}
 
 
 class ReferenceConflictError(ValueError):
-    """The audio is already registered as the reference of another recording."""
+    """The audio is already registered as the reference of another recording (or rendition of another work)."""
 
 
 def landmark_store() -> LandmarkStore:
@@ -67,9 +73,11 @@ def vector_index(model: Embedder) -> VectorIndex:
     return _vector_indexes[key]
 
 
-def decode_for_analysis(path: Path) -> audio.DecodedAudio:
+def decode_for_analysis(path: Path, sample_rate: int = params.ANALYSIS_SAMPLE_RATE) -> audio.DecodedAudio:
     """Decode with the configured size and duration limits."""
-    return audio.decode(path, max_bytes=settings.AUDIO_MAX_BYTES, max_duration_s=settings.AUDIO_MAX_DURATION_S)
+    return audio.decode(
+        path, sample_rate, max_bytes=settings.AUDIO_MAX_BYTES, max_duration_s=settings.AUDIO_MAX_DURATION_S
+    )
 
 
 def validate_upload(path: Path) -> audio.AudioInfo:
@@ -282,6 +290,66 @@ def _store_and_index(items: list[_Analysed]) -> None:
         raise
 
 
+def work_store() -> WorkStore:
+    """The process's work (composition) store; imported late, like the embedder: librosa and faiss load
+    only where works are registered or identified."""
+    from fingerprint.work_store import work_store as store
+
+    return store()
+
+
+def store_work_id(work: Work) -> str:
+    """The id a catalogue work has in the work store."""
+    return f"{WORK_ID_PREFIX}{work.pk}"
+
+
+def catalogue_work_pk(store_id: str | None) -> int | None:
+    """The Work pk behind a work store id, or None for ids the catalogue did not register."""
+    if store_id is None or not store_id.startswith(WORK_ID_PREFIX):
+        return None
+    digits = store_id.removeprefix(WORK_ID_PREFIX)
+    return int(digits) if digits.isdigit() else None
+
+
+def register_rendition(work: Work, path: str | Path, original_name: str = "") -> AudioAsset:
+    """Store a rendition of `work` (a performance of the composition) and register it for work identification.
+
+    The work store keeps one rendition per work, so this one replaces the work's previous one there.
+    Idempotent for the same bytes and work. Raises audio.AudioError for unusable audio and
+    ReferenceConflictError when the bytes are another work's rendition; then no row or file is left.
+    """
+    from fingerprint import work_features, works
+
+    path = Path(path)
+    sha256 = sha256_file(path) if path.exists() and path.stat().st_size else ""
+    store = work_store()
+    existing = AudioAsset.objects.filter(kind=AudioAsset.Kind.RENDITION, sha256=sha256).select_related("work").first()
+    if existing is not None:
+        if existing.work_id != work.pk:
+            raise ReferenceConflictError(f"This audio is already the rendition of work {existing.work}.")
+        if store_work_id(work) in store.ids():
+            return existing
+    info = validate_upload(path)
+    decoded = decode_for_analysis(path, work_features.SAMPLE_RATE)
+    features = works.analyse_reference(decoded.samples, decoded.sample_rate)
+    if not len(features.vectors):
+        raise audio.AudioError("no_harmony", "The audio has too little pitched content to learn the work from.")
+    asset = existing
+    try:
+        with transaction.atomic():
+            if asset is None:
+                asset = _new_asset(path, sha256, info, AudioAsset.Kind.RENDITION, original_name, None)
+                asset.work = work
+                asset.save()
+            # Last inside the transaction: if registering fails, the row rolls back with it.
+            store.register_many([(store_work_id(work), features)])
+    except BaseException:
+        if existing is None:
+            _delete_file(asset)
+        raise
+    return asset
+
+
 def submit_upload(path: str | Path, original_name: str = "", submitted_by: object | None = None) -> Scan:
     """Validate and store a staff upload, create its Scan and queue identification after commit.
 
@@ -305,9 +373,11 @@ def identify_scan(scan_id: int) -> Scan:
         if scan.asset_id is None:
             return scan  # the fetch failed and said why
     try:
-        alignments = find_alignments(Path(scan.asset.file.path))
+        decoded = decode_for_analysis(Path(scan.asset.file.path))
+        alignments = match_samples(decoded.samples)
     except (audio.AudioError, IndexMismatchError, FileNotFoundError) as exc:
         return intake.fail_scan(scan, str(exc))
+    performed = identify_works(Path(scan.asset.file.path), decoded, scan_id)
 
     references = AudioAsset.objects.in_bulk([a.ref_id for a in alignments])
     with transaction.atomic():
@@ -315,9 +385,11 @@ def identify_scan(scan_id: int) -> Scan:
         if scan.status in Scan.FINAL:  # another worker finished it meanwhile
             return scan
         scan.matches.all().delete()
-        Match.objects.bulk_create(
+        matches = Match.objects.bulk_create(
             [_match_row(scan, references[a.ref_id], a) for a in alignments if _still_catalogued(references, a)]
         )
+        scan.work_matches.all().delete()
+        WorkMatch.objects.bulk_create(_work_match_rows(scan, performed, {m.recording_id for m in matches}))
         scan.status = Scan.Status.DONE
         scan.engine_version = params.ENGINE_VERSION
         scan.finished_at = timezone.now()
@@ -326,6 +398,66 @@ def identify_scan(scan_id: int) -> Scan:
         transaction.on_commit(lambda: scan_finished.send(sender=Scan, scan_id=scan_id))
         transaction.on_commit(lambda: scan_identified.send(sender=Scan, scan_id=scan_id))
     return scan
+
+
+def identify_works(path: Path, decoded: audio.DecodedAudio, scan_id: int) -> list[tuple[int, works.WorkMatch]]:
+    """The catalogue works performed in the audio (accepted matches, as (Work pk, match)); [] when the work
+    store is empty. A failure here is logged and gives [], so a recording match is never lost to it."""
+    from fingerprint import work_features
+
+    try:
+        store = work_store()
+        if not len(store):
+            return []
+        if decoded.sample_rate != work_features.SAMPLE_RATE:
+            decoded = decode_for_analysis(path, work_features.SAMPLE_RATE)
+        found = [m for m in store.identify(decoded.samples, decoded.sample_rate) if m.accepted]
+    except Exception:  # any failure of the work engine (index version, disk, a bug) must not fail the scan
+        logger.exception("Work identification failed for scan %s; its recording matches are kept.", scan_id)
+        return []
+    performed = []
+    for match in found:
+        pk = catalogue_work_pk(store.work_id(match.ref_id))
+        if pk is not None:
+            performed.append((pk, match))
+    return performed
+
+
+def _work_match_rows(
+    scan: Scan, performed: list[tuple[int, works.WorkMatch]], recording_ids: set[int]
+) -> list[WorkMatch]:
+    """Rows for the works performed, less those a matched recording embeds (its claim covers them already)
+    and those no longer in the catalogue."""
+    if not performed:
+        return []
+    from fingerprint.works import ENGINE_VERSION as engine_version
+
+    embedded = set(
+        Recording.works.through.objects.filter(recording_id__in=recording_ids).values_list("work_id", flat=True)
+    )
+    wanted = [(pk, m) for pk, m in performed if pk not in embedded]
+    present = Work.objects.in_bulk([pk for pk, _ in wanted])
+    renditions: dict[int, AudioAsset] = {}
+    for asset in AudioAsset.objects.filter(kind=AudioAsset.Kind.RENDITION, work_id__in=present).order_by("pk"):
+        renditions[asset.work_id] = asset  # type: ignore[index]  # the latest is the one in the work store
+    return [
+        WorkMatch(
+            scan=scan,
+            work=present[pk],
+            rendition=renditions.get(pk),
+            query_start_s=m.query_start_s,
+            query_end_s=m.query_end_s,
+            reference_start_s=m.ref_start_s,
+            reference_end_s=m.ref_end_s,
+            transpose_semitones=m.transpose_semitones,
+            tempo_ratio=m.tempo_ratio,
+            score=m.score,
+            confidence=m.confidence,
+            engine_version=engine_version,
+        )
+        for pk, m in wanted
+        if pk in present
+    ]
 
 
 def _still_catalogued(references: dict[int, AudioAsset], alignment: matching.Alignment) -> bool:

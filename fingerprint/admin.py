@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from fingerprint.models import Match, ReferenceFingerprint, Scan
+from fingerprint.models import Match, ReferenceFingerprint, Scan, WorkMatch
 
 
 class MatchInline(admin.TabularInline):
@@ -16,6 +16,28 @@ class MatchInline(admin.TabularInline):
         "reference_end_s",
         "pitch_factor",
         "tempo_factor",
+        "score",
+        "confidence",
+        "engine_version",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class WorkMatchInline(admin.TabularInline):
+    model = WorkMatch
+    fields = [
+        "work",
+        "query_start_s",
+        "query_end_s",
+        "reference_start_s",
+        "reference_end_s",
+        "transpose_semitones",
+        "tempo_ratio",
         "score",
         "confidence",
         "engine_version",
@@ -50,7 +72,7 @@ class ScanAdmin(admin.ModelAdmin):
         "started_at",
         "finished_at",
     ]
-    inlines = [MatchInline]
+    inlines = [MatchInline, WorkMatchInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

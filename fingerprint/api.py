@@ -235,7 +235,9 @@ class ScanViewSet(ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
     filterset_fields = ["status"]
 
     def get_queryset(self) -> QuerySet[Scan]:
-        scans = Scan.objects.select_related("asset", "submission").prefetch_related("matches__recording")
+        scans = Scan.objects.select_related("asset", "submission").prefetch_related(
+            "matches__recording", "work_matches__work"
+        )
         return scope(scans, self.request, "platform")
 
     def get_permissions(self) -> list[permissions.BasePermission]:

@@ -4,8 +4,8 @@ from django.core.validators import URLValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.models import Recording
-from fingerprint.models import Match, Scan, WebhookDelivery, WebhookEndpoint
+from catalog.models import Recording, Work
+from fingerprint.models import Match, Scan, WebhookDelivery, WebhookEndpoint, WorkMatch
 
 # The events fingerprint.webhooks and rights.webhook_events send.
 WEBHOOK_EVENTS = (
@@ -22,6 +22,35 @@ class RecordingRefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Recording
         fields = ["id", "isrc", "title"]
+
+
+class WorkRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Work
+        fields = ["id", "iswc", "title"]
+
+
+class WorkMatchSerializer(serializers.ModelSerializer):
+    """A registered composition performed in the upload (a cover): where, in which key, at which tempo."""
+
+    work = WorkRefSerializer(read_only=True)
+
+    class Meta:
+        model = WorkMatch
+        fields = [
+            "id",
+            "work",
+            "query_start_s",
+            "query_end_s",
+            "reference_start_s",
+            "reference_end_s",
+            "transpose_semitones",
+            "tempo_ratio",
+            "confidence",
+            "score",
+            "engine_version",
+        ]
+        read_only_fields = fields
 
 
 class MatchSerializer(serializers.ModelSerializer):
@@ -49,7 +78,8 @@ class MatchSerializer(serializers.ModelSerializer):
 
 
 class ScanSerializer(serializers.HyperlinkedModelSerializer):
-    """A scan: its status (queued, running, done, failed), why it failed, and the matches it found."""
+    """A scan: its status (queued, running, done, failed), why it failed, the recordings it matched, and the
+    registered compositions it performs (work matches: covers, in another key or tempo)."""
 
     url = serializers.HyperlinkedIdentityField(view_name="scan-detail")
     source_url = serializers.CharField(read_only=True, help_text="The URL the audio was fetched from, if any.")
@@ -58,6 +88,7 @@ class ScanSerializer(serializers.HyperlinkedModelSerializer):
     duration_s = serializers.SerializerMethodField()
     idempotency_key = serializers.SerializerMethodField(help_text="The Idempotency-Key it was submitted under.")
     matches = MatchSerializer(many=True, read_only=True)
+    work_matches = WorkMatchSerializer(many=True, read_only=True)
 
     class Meta:
         model = Scan
@@ -76,6 +107,7 @@ class ScanSerializer(serializers.HyperlinkedModelSerializer):
             "started_at",
             "finished_at",
             "matches",
+            "work_matches",
         ]
         read_only_fields = fields
 

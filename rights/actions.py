@@ -15,11 +15,19 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog.models import Recording
-from fingerprint.models import Match, Platform, Scan
+from catalog.models import Label, Recording, Work
+from fingerprint.models import Match, Platform, Scan, WorkMatch
 from rights import claims, conf, holdings, licensing, territories
 from rights.audit import acting_as
-from rights.models import Claim, ClaimEvent, Policy, ReferenceOverlap, RightsHolder, UnclaimedMatch
+from rights.models import (
+    Claim,
+    ClaimEvent,
+    OwnershipConflict,
+    Policy,
+    ReferenceOverlap,
+    RightsHolder,
+    UnclaimedMatch,
+)
 
 # Kept for callers of the first version of this module.
 default_policy = holdings.default_policy
@@ -45,21 +53,25 @@ def match_facts(match: Match) -> claims.MatchFacts:
 
 
 def _outside_reasons(match: Match, day: datetime.date) -> list[str]:
-    reasons = []
-    for conflict in holdings.open_conflicts_touching(match.recording, day):
-        reasons.append(f"ownership conflict: {conflict.total_share}% of {conflict.right} asserted")
+    reasons = _conflict_reasons(holdings.open_conflicts_touching(match.recording, day))
     for overlap in ReferenceOverlap.objects.filter(scan_id=match.scan_id, status=ReferenceOverlap.Status.OPEN):
         if match.recording_id in (overlap.first_id, overlap.second_id):
             other = overlap.second if overlap.first_id == match.recording_id else overlap.first
             reasons.append(f"reference overlap with {other}")
+    return reasons + _provenance_reasons(match)
+
+
+def _conflict_reasons(conflicts: list[OwnershipConflict]) -> list[str]:
+    return [f"ownership conflict: {c.total_share}% of {c.right} asserted" for c in conflicts]
+
+
+def _provenance_reasons(match: Match | WorkMatch) -> list[str]:
     hook = conf.provenance_hook()
-    if hook is not None:
-        reasons.extend(f"AI-provenance finding: {reason}" for reason in hook(match))
-    return reasons
+    return [f"AI-provenance finding: {reason}" for reason in hook(match)] if hook is not None else []
 
 
 def _allow_list(
-    stakes: list[claims.Stake], uploader: RightsHolder | None, recording: Recording, day: datetime.date
+    stakes: list[claims.Stake], uploader: RightsHolder | None, recording: Recording | None, day: datetime.date
 ) -> tuple[list[claims.Stake], list[dict[str, str]]]:
     """Remove from each stake the territories where the uploader holds a UGC licence for its asset."""
     if uploader is None:
@@ -68,7 +80,7 @@ def _allow_list(
     kept = []
     for stake in stakes:
         kind, _, pk = stake.asset.partition(":")
-        target = {"recording": recording} if kind == "recording" else {"work": recording.works.get(pk=pk)}
+        target = {"recording": recording} if kind == "recording" else {"work": Work.objects.get(pk=pk)}
         granted, licences = licensing.licensed_territories(uploader, "ugc", day, **target)
         if granted & stake.territories:
             used += [{"licence": lic.reference, "asset": stake.asset, "id": str(lic.pk)} for lic in licences]
@@ -110,7 +122,7 @@ def platform_party(platform: Platform) -> RightsHolder:
     return party
 
 
-def _uploader(match: Match) -> RightsHolder | None:
+def _uploader(match: Match | WorkMatch) -> RightsHolder | None:
     """The party whose upload this is: the scan's platform account, else its submitter's party."""
     if match.scan.platform_id is not None:
         return platform_party(match.scan.platform)
@@ -127,18 +139,97 @@ def claim_match(match: Match, now: datetime.datetime | None = None) -> Claim | N
     existing = Claim.objects.filter(match=match).first()
     if existing is not None or UnclaimedMatch.objects.filter(match=match).exists():
         return existing
-    now = now or timezone.now()
     day = timezone.localtime(match.scan.created_at).date()
     facts = match_facts(match)
     uploader = _uploader(match)
     stakes, licences = _allow_list(holdings.stakes_for(match.recording, day), uploader, match.recording, day)
     resolution = claims.resolve(facts, stakes, _outside_reasons(match, day))
+    source = {"match": match, "recording": match.recording, "label": match.recording.label}
+    return _record_claim(source, f"match {match.pk}", facts, resolution, uploader, licences, now)
+
+
+def work_match_facts(work_match: WorkMatch) -> claims.MatchFacts:
+    """The facts policies look at, from a stored work match: its match type is always melody. Spans are
+    capped at the audio's length (the alignment counts whole chroma frames, ~0.19 s, past the end)."""
+    upload_length = work_match.scan.asset.duration_s
+    reference_length = work_match.rendition.duration_s if work_match.rendition else 0.0
+    reference_span = max(0.0, work_match.reference_end_s - work_match.reference_start_s)
+    return claims.MatchFacts(
+        confidence=work_match.confidence,
+        duration_s=min(work_match.duration_s, upload_length),
+        upload_duration_s=upload_length,
+        reference_span_s=min(reference_span, reference_length) if reference_length else reference_span,
+        reference_length_s=reference_length,
+        match_type=claims.MELODY,
+    )
+
+
+def melody_reason(work_match: WorkMatch) -> str:
+    """Why every melody claim waits for a person: a cover is a judgement call (arrangement, quotation, or a
+    different song in the same progression), so staff hear it first."""
+    return (
+        f"melody match (cover): transposed {work_match.transpose_semitones:+d} semitones, "
+        f"tempo x{work_match.tempo_ratio:.2f}"
+    )
+
+
+def _work_label(work: Work, claimant_id: int | None) -> Label | None:
+    """The label whose staff review a melody claim: the claimant publisher's label, else that of a recording
+    of the work."""
+    holder = RightsHolder.objects.filter(pk=claimant_id).select_related("label").first() if claimant_id else None
+    if holder is not None and holder.label is not None:
+        return holder.label
+    recording = work.recordings.filter(label__isnull=False).select_related("label").order_by("pk").first()
+    return recording.label if recording is not None else None
+
+
+def claim_work_match(work_match: WorkMatch, now: datetime.datetime | None = None) -> Claim | None:
+    """The melody claim for one work match (a cover of a catalogue work), made under the policies of the
+    owners of the work's publishing rights if it has none yet (idempotent). It always starts as potential.
+
+    Returns None when it is deliberately not claimed (a licensee, no owner, no rule); an UnclaimedMatch
+    row then says why.
+    """
+    existing = Claim.objects.filter(work_match=work_match).first()
+    if existing is not None or UnclaimedMatch.objects.filter(work_match=work_match).exists():
+        return existing
+    day = timezone.localtime(work_match.scan.created_at).date()
+    work = work_match.work
+    facts = work_match_facts(work_match)
+    uploader = _uploader(work_match)
+    stakes, licences = _allow_list(holdings.stakes_for_work(work, day), uploader, None, day)
+    conflicts = holdings.open_conflicts_on_work(work, day)
+    reasons = [melody_reason(work_match), *_conflict_reasons(conflicts), *_provenance_reasons(work_match)]
+    resolution = claims.resolve(facts, stakes, reasons)
+    claimant_id = resolution.claimant.owner_id if resolution.claimant is not None else None
+    source = {
+        "work_match": work_match,
+        "work": work,
+        "match_type": Claim.MatchType.MELODY,
+        "label": _work_label(work, claimant_id),
+    }
+    return _record_claim(source, f"melody match {work_match.pk}", facts, resolution, uploader, licences, now)
+
+
+def _record_claim(
+    source: dict[str, Any],
+    described: str,
+    facts: claims.MatchFacts,
+    resolution: claims.Resolution,
+    uploader: RightsHolder | None,
+    licences: list[dict[str, str]],
+    now: datetime.datetime | None,
+) -> Claim | None:
+    """Store the resolution for one match or work match (`source`: the claim's fields naming it): a claim
+    with its first event, or an UnclaimedMatch saying why none was made."""
+    now = now or timezone.now()
+    origin = {key: source[key] for key in ("match", "work_match") if key in source}
     try:
         with transaction.atomic():
             if resolution.action is None:
                 why = UnclaimedMatch.Why.LICENSED if licences else UnclaimedMatch.Why.NO_RULE
                 UnclaimedMatch.objects.create(
-                    match=match,
+                    **origin,
                     why=why,
                     licence_id=int(licences[0]["id"]) if licences else None,
                     detail="; ".join(sorted({lic["licence"] for lic in licences}))
@@ -149,9 +240,7 @@ def claim_match(match: Match, now: datetime.datetime | None = None) -> Claim | N
             assert claimant is not None  # an action was taken, so some stake acted
             potential = resolution.status == claims.POTENTIAL
             claim = Claim.objects.create(
-                match=match,
-                recording=match.recording,
-                label=match.recording.label,
+                **source,
                 policy=Policy.objects.get(pk=claimant.policy_id),
                 claimant_id=claimant.owner_id,
                 uploader=uploader,
@@ -168,11 +257,11 @@ def claim_match(match: Match, now: datetime.datetime | None = None) -> Claim | N
                 actor=None,
                 from_status="",
                 to_status=claim.status,
-                reason=f"Created from match {match.pk} under policy '{claim.policy.name}' "
+                reason=f"Created from {described} under policy '{claim.policy.name}' "
                 f"({claims.describe_actions(resolution.territory_actions)}): {why}.",
             )
     except IntegrityError:  # a concurrent run claimed it first
-        return Claim.objects.filter(match=match).first()
+        return Claim.objects.filter(**origin).first()
     return claim
 
 
@@ -220,21 +309,34 @@ def resolve_reference_overlap(
     return locked
 
 
+_WORK_MATCH_RELATED = ("work", "scan__asset", "scan__submitted_by", "rendition")
+
+
 def claim_scan_matches(scan_id: int) -> list[Claim]:
-    """Claims for every match of a scan (matches already claimed keep their claim)."""
+    """Claims for every match and work match of a scan (those already claimed keep their claim): a cover
+    played over a registered recording gets the recording's claim and the work's melody claim."""
     detect_reference_overlaps(scan_id)
     matches = Match.objects.filter(scan_id=scan_id).select_related(
         "recording__label", "scan__asset", "scan__submitted_by", "reference_asset"
     )
-    return [claim for claim in (claim_match(match) for match in matches) if claim is not None]
+    made = [claim_match(match) for match in matches]
+    work_matches = WorkMatch.objects.filter(scan_id=scan_id).select_related(*_WORK_MATCH_RELATED)
+    made += [claim_work_match(work_match) for work_match in work_matches]
+    return [claim for claim in made if claim is not None]
 
 
 def claim_unclaimed_matches() -> int:
-    """Sweep: claim every match of a finished scan that has no claim yet; returns how many were made."""
+    """Sweep: claim every match and work match of a finished scan that has no claim yet; returns how many
+    were made."""
     pending = Match.objects.filter(
         claim__isnull=True, unclaimed__isnull=True, scan__status=Scan.Status.DONE
     ).select_related("recording__label", "scan__asset", "scan__submitted_by", "reference_asset")
-    return len([claim for claim in (claim_match(match) for match in pending) if claim is not None])
+    made = [claim_match(match) for match in pending]
+    pending_works = WorkMatch.objects.filter(
+        claim__isnull=True, unclaimed__isnull=True, scan__status=Scan.Status.DONE
+    ).select_related(*_WORK_MATCH_RELATED)
+    made += [claim_work_match(work_match) for work_match in pending_works]
+    return len([claim for claim in made if claim is not None])
 
 
 _KEEP = object()
@@ -288,7 +390,7 @@ def flag_claims_for_review(
     changed = []
     with acting_as(actor), transaction.atomic():
         found = Claim.objects.select_for_update(of=("self",)).filter(
-            match__scan__asset_id=asset_id, status__in=[claims.ACTIVE, claims.POTENTIAL]
+            Claim.on_scans(asset_id=asset_id), status__in=[claims.ACTIVE, claims.POTENTIAL]
         )
         for claim in found.order_by("pk"):
             if reason in claim.review_reasons:

@@ -220,7 +220,7 @@ def release_claims(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset:
 class ClaimAdmin(admin.ModelAdmin):
     list_display = [
         "id",
-        "recording",
+        "subject",
         "upload",
         "status",
         "action",
@@ -230,13 +230,24 @@ class ClaimAdmin(admin.ModelAdmin):
         "deadline",
         "created_at",
     ]
-    list_filter = ["status", "action", "label"]
-    search_fields = ["recording__title", "recording__isrc", "match__scan__asset__original_name"]
+    list_filter = ["status", "action", "match_type", "label"]
+    search_fields = [
+        "recording__title",
+        "recording__isrc",
+        "work__title",
+        "work__iswc",
+        "match__scan__asset__original_name",
+        "work_match__scan__asset__original_name",
+    ]
     actions = [approve_claims, release_claims]
     inlines = [DisputeInline, ClaimEventInline]
     readonly_fields = [
+        "match_type",
         "match",
         "recording",
+        "work_match",
+        "work",
+        "melody",
         "label",
         "policy",
         "claimant",
@@ -254,7 +265,7 @@ class ClaimAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     fields = readonly_fields
-    list_select_related = ["recording", "match__scan__asset", "claimant"]
+    list_select_related = ["recording", "work", "match__scan__asset", "work_match__scan__asset", "claimant"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # claims come from matches
@@ -262,17 +273,25 @@ class ClaimAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # a claim is released, never deleted: its history must survive
 
+    @admin.display(description="Recording or work")
+    def subject(self, claim: Claim) -> str:
+        return f"{claim.subject} ({claim.match_summary})" if claim.is_melody else str(claim.subject)
+
+    @admin.display(description="Melody match")
+    def melody(self, claim: Claim) -> str:
+        return claim.match_summary or "-"
+
     @admin.display(description="Upload")
     def upload(self, claim: Claim) -> str:
-        return claim.match.scan.asset.original_name
+        return claim.scan.asset.original_name
 
     @admin.display(description="Confidence")
     def confidence(self, claim: Claim) -> str:
-        return f"{claim.match.confidence:.2f}"
+        return f"{claim.source.confidence:.2f}"
 
     @admin.display(description="Upload span -> reference span")
     def matched_span(self, claim: Claim) -> str:
-        m = claim.match
+        m = claim.source
         return f"{m.query_start_s:.1f}-{m.query_end_s:.1f} s -> {m.reference_start_s:.1f}-{m.reference_end_s:.1f} s"
 
     @admin.display(description="Action per territory")
@@ -329,7 +348,7 @@ class ReferenceOverlapAdmin(admin.ModelAdmin):
 
 @admin.register(UnclaimedMatch)
 class UnclaimedMatchAdmin(ReadOnlyAdmin):
-    list_display = ["match", "why", "licence", "detail", "created_at"]
+    list_display = ["match", "work_match", "why", "licence", "detail", "created_at"]
     list_filter = ["why"]
 
 

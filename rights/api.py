@@ -75,11 +75,13 @@ class ClaimViewSet(fingerprint_api.ScopedViewMixin, viewsets.ReadOnlyModelViewSe
     filterset_fields = ["status", "action"]
 
     def get_queryset(self) -> QuerySet[Claim]:
-        claims_ = Claim.objects.select_related("recording", "claimant", "match__scan__platform", "match__recording")
+        claims_ = Claim.objects.with_sources().select_related("claimant")
         if self.action != "list":
             claims_ = claims_.prefetch_related("disputes")
-        if token_of(self.request) is not None:
-            return scope(claims_, self.request, "match__scan__platform")
+        if token_of(self.request) is not None:  # the platform's uploads, whichever kind of match was claimed
+            return scope(claims_, self.request, "match__scan__platform") | scope(
+                claims_, self.request, "work_match__scan__platform"
+            )
         return claims_.filter(pk__in=roles.claims_for(viewer_of(self.request)).values("pk"))
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import Floor, TruncDate
+from django.db.models.functions import Coalesce, Floor, TruncDate
 from django.utils import timezone
 
 from fingerprint.models import Match
@@ -104,11 +104,11 @@ def claims_per_day(viewer: roles.Viewer, days: int = 30, today: datetime.date | 
 
 
 def confidence_histogram(viewer: roles.Viewer, bins: int = 10) -> ConfidenceBins:
-    """The viewer's claims by their match's confidence (0..1), in `bins` equal bins."""
+    """The viewer's claims by their match's (or work match's) confidence (0..1), in `bins` equal bins."""
     counts = [0] * bins
     grouped = (
         visible_claims(viewer)
-        .annotate(bin=Floor(F("match__confidence") * bins))
+        .annotate(bin=Floor(Coalesce(F("match__confidence"), F("work_match__confidence")) * bins))
         .values_list("bin")
         .annotate(n=Count("pk"))
         .order_by()

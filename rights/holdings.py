@@ -18,6 +18,7 @@ from catalog.models import Recording, Work
 from rights import claims, ownership, territories
 from rights.audit import acting_as
 from rights.models import Ownership, OwnershipConflict, Policy, RightsHolder
+from rights.models import ownership as ownership_models
 
 
 def _asset_filter(recording: Recording | None, work: Work | None) -> dict[str, Any]:
@@ -129,9 +130,18 @@ def detect_conflicts(
 def open_conflicts_touching(recording: Recording, day: datetime.date) -> list[OwnershipConflict]:
     """Open conflicts on the recording's master right or its works' rights that are live on `day`."""
     work_ids = list(recording.works.values_list("pk", flat=True))
+    return _live_conflicts(Q(recording=recording) | Q(work_id__in=work_ids), day)
+
+
+def open_conflicts_on_work(work: Work, day: datetime.date) -> list[OwnershipConflict]:
+    """Open conflicts on the work's publishing rights that are live on `day`."""
+    return _live_conflicts(Q(work=work), day)
+
+
+def _live_conflicts(assets: Q, day: datetime.date) -> list[OwnershipConflict]:
     return [
         c
-        for c in OwnershipConflict.objects.open().filter(Q(recording=recording) | Q(work_id__in=work_ids))
+        for c in OwnershipConflict.objects.open().filter(assets)
         if c.start_date <= day and (c.end_date is None or day <= c.end_date)
     ]
 
@@ -184,8 +194,12 @@ def _stake(
 def live_ownerships(recording: Recording, day: datetime.date) -> list[Ownership]:
     """Master ownerships of the recording and every ownership of its works, live on `day`."""
     work_ids = list(recording.works.values_list("pk", flat=True))
+    return _live_ownerships(Q(recording=recording) | Q(work_id__in=work_ids), day)
+
+
+def _live_ownerships(assets: Q, day: datetime.date) -> list[Ownership]:
     return list(
-        Ownership.objects.filter(Q(recording=recording) | Q(work_id__in=work_ids))
+        Ownership.objects.filter(assets)
         .filter(start_date__lte=day)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=day))
         .select_related("owner__policy", "owner__label", "policy")
@@ -198,13 +212,8 @@ def stakes_for(recording: Recording, day: datetime.date) -> list[claims.Stake]:
     """Each owner's stake in a match of `recording` on `day`: one per (owner, asset), territories joined
     over its rights. A recording nobody has registered ownership of falls back to its label, everywhere,
     under the label's policy (the behaviour before ownership was recorded)."""
-    grouped: dict[tuple[int, str], tuple[Ownership, set[str], Decimal]] = {}
-    for row in live_ownerships(recording, day):
-        asset = f"recording:{row.recording_id}" if row.recording_id else f"work:{row.work_id}"
-        key = (row.owner_id, asset)
-        first, where, share = grouped.get(key, (row, set(), Decimal(0)))
-        grouped[key] = (first, where | territories.expand(row.territories), max(share, row.share))
-    if not grouped:
+    stakes = _stakes(live_ownerships(recording, day))
+    if not stakes:
         holder = (
             RightsHolder.objects.filter(label=recording.label_id).order_by("pk").first() if recording.label_id else None
         )
@@ -213,6 +222,23 @@ def stakes_for(recording: Recording, day: datetime.date) -> list[claims.Stake]:
         return [
             _stake(holder, name, f"recording:{recording.pk}", "master", Decimal(100), territories.everywhere(), policy)
         ]
+    return stakes
+
+
+def stakes_for_work(work: Work, day: datetime.date) -> list[claims.Stake]:
+    """Each owner's stake in a performance of `work` (a melody match) on `day`: the owners of its publishing
+    rights (mechanical, performance, sync). A work nobody has registered ownership of has no stakes."""
+    return _stakes(_live_ownerships(Q(work=work, right__in=ownership_models.WORK_RIGHTS), day))
+
+
+def _stakes(rows: list[Ownership]) -> list[claims.Stake]:
+    """One stake per (owner, asset), territories joined over its rights, the largest share."""
+    grouped: dict[tuple[int, str], tuple[Ownership, set[str], Decimal]] = {}
+    for row in rows:
+        asset = f"recording:{row.recording_id}" if row.recording_id else f"work:{row.work_id}"
+        key = (row.owner_id, asset)
+        first, where, share = grouped.get(key, (row, set(), Decimal(0)))
+        grouped[key] = (first, where | territories.expand(row.territories), max(share, row.share))
     return [
         _stake(row.owner, row.owner.name, asset, row.right, share, frozenset(where), policy_for_ownership(row))
         for (owner_id, asset), (row, where, share) in grouped.items()

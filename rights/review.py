@@ -33,6 +33,7 @@ REASON_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "overlap": ("Reference overlap", ("reference overlap",)),
     "provenance": ("AI provenance", ("ai-provenance",)),
     "policy": ("Policy requires review", ("policy requires review", "routes to review")),
+    "melody": ("Melody match (cover)", ("melody match",)),
 }
 OTHER_REASON = "other"
 
@@ -90,9 +91,13 @@ def review_queue(
     if filters.reason in REASON_KINDS:
         qs = qs.filter(_reason_filter(filters.reason))
     if filters.min_confidence is not None:
-        qs = qs.filter(match__confidence__gte=filters.min_confidence)
+        qs = qs.filter(
+            Q(match__confidence__gte=filters.min_confidence) | Q(work_match__confidence__gte=filters.min_confidence)
+        )
     if filters.max_confidence is not None:
-        qs = qs.filter(match__confidence__lte=filters.max_confidence)
+        qs = qs.filter(
+            Q(match__confidence__lte=filters.max_confidence) | Q(work_match__confidence__lte=filters.max_confidence)
+        )
     if filters.owner is not None:
         qs = qs.filter(claimant_id=filters.owner)
     if filters.territory:
@@ -107,9 +112,7 @@ def review_queue(
         qs = qs.filter(created_at__lt=now - datetime.timedelta(days=7))
     elif filters.age == "expiring":
         qs = qs.filter(deadline__lte=now + datetime.timedelta(days=1))
-    return qs.select_related(
-        "recording", "claimant", "match__scan__platform", "match__scan__asset", "match__reference_asset"
-    ).order_by("deadline", "pk")
+    return qs.with_sources().select_related("claimant").order_by("deadline", "pk")
 
 
 def conflicts_to_review(viewer: roles.Viewer) -> QuerySet[OwnershipConflict]:

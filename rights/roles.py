@@ -143,15 +143,17 @@ def works_for(viewer: Viewer) -> QuerySet[Work]:
 
 
 def claims_for(viewer: Viewer) -> QuerySet[Claim]:
-    """Claims of readable labels, on the viewer's artists' recordings, made by or against their parties,
-    or on their platforms' uploads."""
+    """Claims of readable labels, on the viewer's artists' recordings or works they wrote (melody claims),
+    made by or against their parties, or on their platforms' uploads."""
     if viewer.all_labels:
         return Claim.objects.all()
     q = _label_or_credit(viewer, "label", "recording__artists")
+    if viewer.artists:
+        q |= Q(work__writers__in=viewer.artists)
     if viewer.parties:
         q |= Q(claimant__in=viewer.parties) | Q(uploader__in=viewer.parties)
     if viewer.platforms:
-        q |= Q(match__scan__platform__in=viewer.platforms)
+        q |= Claim.on_scans(platform__in=viewer.platforms)
     return Claim.objects.filter(q).distinct()
 
 

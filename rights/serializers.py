@@ -7,17 +7,28 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from fingerprint.models import ApiToken, Scan
-from fingerprint.serializers import MatchSerializer, RecordingRefSerializer, ScanSerializer
+from fingerprint.serializers import (
+    MatchSerializer,
+    RecordingRefSerializer,
+    ScanSerializer,
+    WorkMatchSerializer,
+    WorkRefSerializer,
+)
 from rights.models import Claim, ClaimEvent, Dispute
 
 
 class ClaimSerializer(serializers.HyperlinkedModelSerializer):
-    """A claim on one of the platform's uploads: what is done with it where, and where it stands."""
+    """A claim on one of the platform's uploads: what is done with it where, and where it stands.
+
+    A recording claim names the recording (`match_type` recording); a melody claim, made because the upload
+    performs a registered composition (a cover), names the work and its work match instead."""
 
     url = serializers.HyperlinkedIdentityField(view_name="claim-detail")
-    recording = RecordingRefSerializer(read_only=True)
-    scan = serializers.IntegerField(source="match.scan_id", read_only=True)
-    match = serializers.IntegerField(source="match_id", read_only=True)
+    recording = RecordingRefSerializer(read_only=True, allow_null=True)
+    work = WorkRefSerializer(read_only=True, allow_null=True)
+    scan = serializers.IntegerField(source="scan.pk", read_only=True)
+    match = serializers.IntegerField(source="match_id", read_only=True, allow_null=True)
+    work_match = serializers.IntegerField(source="work_match_id", read_only=True, allow_null=True)
     claimant = serializers.CharField(source="claimant.name", read_only=True, allow_null=True, default=None)
     territory_actions = serializers.JSONField(
         read_only=True, help_text="Action (block, monetize, track) -> the territories where it applies."
@@ -31,9 +42,12 @@ class ClaimSerializer(serializers.HyperlinkedModelSerializer):
             "status",
             "action",
             "territory_actions",
+            "match_type",
             "recording",
+            "work",
             "scan",
             "match",
+            "work_match",
             "claimant",
             "deadline",
             "created_at",
@@ -69,18 +83,20 @@ class DisputeSerializer(serializers.ModelSerializer):
 
 def uploader_user_ids(claim: Claim) -> set[int]:
     """The logins that act for the claim's uploading platform (its members and token holders)."""
-    platform_id = claim.match.scan.platform_id
+    platform_id = claim.scan.platform_id
     if platform_id is None:
         return set()
-    members = claim.match.scan.platform.members.values_list("pk", flat=True)
+    members = claim.scan.platform.members.values_list("pk", flat=True)
     holders = ApiToken.objects.filter(platform_id=platform_id).values_list("user_id", flat=True)
     return set(members) | set(holders)
 
 
 class ClaimDetailSerializer(ClaimSerializer):
-    """A claim with the match it was made from, its history and its disputes."""
+    """A claim with the match (or, for a melody claim, the work match) it was made from, its history and its
+    disputes."""
 
-    match = MatchSerializer(read_only=True)
+    match = MatchSerializer(read_only=True, allow_null=True)
+    work_match = WorkMatchSerializer(read_only=True, allow_null=True)
     events = serializers.SerializerMethodField()
     disputes = DisputeSerializer(many=True, read_only=True)
 
@@ -184,5 +200,5 @@ class ScanDetailSerializer(ScanSerializer):
 
     @extend_schema_field(ClaimSerializer(many=True))
     def get_claims(self, scan: Scan) -> list[dict[str, Any]]:
-        claims = Claim.objects.filter(match__scan=scan).select_related("recording", "claimant", "match")
+        claims = Claim.objects.filter(Claim.on_scans(pk=scan.pk)).with_sources().select_related("claimant")
         return ClaimSerializer(claims.order_by("pk"), many=True, context=self.context).data

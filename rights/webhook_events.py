@@ -22,20 +22,27 @@ def platform_of(claim: Claim) -> int | None:
     """The platform told about a claim: the uploader's platform account, else the scan's platform."""
     if claim.uploader is not None and claim.uploader.platform_id is not None:
         return claim.uploader.platform_id
-    return claim.match.scan.platform_id
+    return claim.scan.platform_id
 
 
 def _claim(claim_id: int) -> Claim:
-    return Claim.objects.select_related("recording", "uploader", "match__scan").get(pk=claim_id)
+    return Claim.objects.select_related("recording", "work", "uploader", "match__scan", "work_match__scan").get(
+        pk=claim_id
+    )
 
 
 def claim_data(claim: Claim) -> dict[str, Any]:
-    """What a platform learns about a claim: which upload, which recording, what is done where."""
+    """What a platform learns about a claim: which upload, which recording (or, for a melody claim on a
+    cover, which work), what is done where."""
+    recording, work = claim.recording, claim.work
     return {
         "claim_id": claim.pk,
-        "scan_id": claim.match.scan_id,
+        "scan_id": claim.scan.pk,
         "match_id": claim.match_id,
-        "recording": {"id": claim.recording_id, "isrc": claim.recording.isrc, "title": claim.recording.title},
+        "match_type": claim.match_type,
+        "recording": {"id": recording.pk, "isrc": recording.isrc, "title": recording.title} if recording else None,
+        "work": {"id": work.pk, "iswc": work.iswc, "title": work.title} if work else None,
+        "work_match_id": claim.work_match_id,
         "status": claim.status,
         "action": claim.action,
         "territory_actions": claim.territory_actions,

@@ -17,6 +17,24 @@ def piece(seed: int, duration_s: float = 30.0) -> np.ndarray:
     return synth.compose(seed, duration_s).samples
 
 
+def cover(
+    seed: int, duration_s: float = 25.0, transpose: int = 2, tempo_factor: float = 1.1, timbre_seed: int = 77
+) -> np.ndarray:
+    """Another performance of the composition `seed`: moved up `transpose` semitones, `tempo_factor` times
+    faster, on other instruments (see synth.compose)."""
+    return synth.compose(
+        seed, duration_s, transpose=transpose, tempo_factor=tempo_factor, timbre_seed=timbre_seed
+    ).samples
+
+
+def mix(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """`first` and `second` at equal power, as long as the shorter, peak-normalised."""
+    n = min(len(first), len(second))
+    a, b = first[:n].astype(np.float64), second[:n].astype(np.float64)
+    mixed = a + b * np.sqrt(np.mean(a**2) / np.mean(b**2))
+    return (mixed / np.abs(mixed).max() * 0.9).astype(np.float32)
+
+
 def excerpt(samples: np.ndarray, start_s: float, length_s: float) -> np.ndarray:
     return samples[int(start_s * SR) : int((start_s + length_s) * SR)].copy()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from catalog import identifiers
 from catalog.models import AudioAsset, Label, Recording, Work
 from fingerprint import actions
-from fingerprint.models import Match, Scan
+from fingerprint.models import Match, Scan, WorkMatch
 from rights.models import RightsHolder
 from tests import audio as test_audio
 
@@ -35,8 +35,16 @@ def audio_asset(kind: str, recording: Recording | None = None, duration_s: float
     n = next(_asset_seq)
     sha = f"{n:064x}"
     return AudioAsset.objects.create(
-        kind=kind, recording=recording, file=f"audio/{kind}/{sha[:2]}/{sha}.wav", original_name=f"{kind}-{n}.wav",
-        sha256=sha, size_bytes=1000, format="wav", sample_rate=44100, channels=1, duration_s=duration_s,
+        kind=kind,
+        recording=recording,
+        file=f"audio/{kind}/{sha[:2]}/{sha}.wav",
+        original_name=f"{kind}-{n}.wav",
+        sha256=sha,
+        size_bytes=1000,
+        format="wav",
+        sample_rate=44100,
+        channels=1,
+        duration_s=duration_s,
     )
 
 
@@ -62,9 +70,54 @@ def match(
         "reference", rec, reference_s
     )
     return Match.objects.create(
-        scan=scan, recording=rec, reference_asset=ref_asset, query_start_s=query[0], query_end_s=query[1],
-        reference_start_s=reference[0], reference_end_s=reference[1], pitch_factor=pitch, tempo_factor=tempo,
-        aligned_landmarks=50, score=50.0, confidence=confidence, engine_version="test",
+        scan=scan,
+        recording=rec,
+        reference_asset=ref_asset,
+        query_start_s=query[0],
+        query_end_s=query[1],
+        reference_start_s=reference[0],
+        reference_end_s=reference[1],
+        pitch_factor=pitch,
+        tempo_factor=tempo,
+        aligned_landmarks=50,
+        score=50.0,
+        confidence=confidence,
+        engine_version="test",
+    )
+
+
+def registered_work(tmp_path: Path, index: int, seed: int) -> Work:
+    """A work whose rendition (the composition `seed`, synthesised) is registered for work identification."""
+    registered = work(index)
+    path = test_audio.write(tmp_path / f"rendition-{index}.flac", test_audio.piece(seed))
+    actions.register_rendition(registered, path)
+    return registered
+
+
+def work_match(
+    registered: Work,
+    *,
+    scan: Scan | None = None,
+    transpose: int = 2,
+    tempo: float = 1.1,
+    confidence: float = 0.9,
+    query: tuple[float, float] = (0.0, 20.0),
+) -> WorkMatch:
+    """A finished scan of an upload (no file) performing `registered` (a cover), as a stored work match."""
+    if scan is None:
+        scan = Scan.objects.create(asset=audio_asset("upload", duration_s=query[1] + 5), status=Scan.Status.DONE)
+    return WorkMatch.objects.create(
+        scan=scan,
+        work=registered,
+        query_start_s=query[0],
+        query_end_s=query[1],
+        reference_start_s=0.0,
+        reference_end_s=(query[1] - query[0]) * tempo,
+        transpose_semitones=transpose,
+        tempo_ratio=tempo,
+        score=5.0,
+        confidence=confidence,
+        engine_version="test",
     )
 
 

@@ -3,7 +3,7 @@
 
 from fingerprint.models.platforms import ApiToken, Platform, Submission, WebhookDelivery, WebhookEndpoint
 from fingerprint.models.references import ReferenceUpload
-from fingerprint.models.scans import Match, ReferenceFingerprint, Scan
+from fingerprint.models.scans import Match, ReferenceFingerprint, Scan, WorkMatch
 from fingerprint.models.sources import Fetch, Source
 
 __all__ = [
@@ -18,4 +18,5 @@ __all__ = [
     "Submission",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "WorkMatch",
 ]

@@ -1,4 +1,5 @@
-"""Scans of uploads, the matches they found, and which reference audio is in the index."""
+"""Scans of uploads, the matches they found (recordings, and works performed as covers), and which reference
+audio is in the index."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from catalog.models import AudioAsset, Recording
+from catalog.models import AudioAsset, Recording, Work
 
 
 class ReferenceFingerprint(models.Model):
@@ -121,3 +122,45 @@ class Match(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recording} at {self.query_start_s:.1f}-{self.query_end_s:.1f} s (score {self.score:.0f})"
+
+
+class WorkMatch(models.Model):
+    """A registered composition (work) performed in a scanned upload, e.g. a cover: where in the upload and in
+    the work's rendition, in which key and at which tempo, how sure (fingerprint.works)."""
+
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="work_matches")
+    work = models.ForeignKey(Work, on_delete=models.PROTECT, related_name="work_matches")
+    rendition = models.ForeignKey(
+        AudioAsset,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="rendition_matches",
+        help_text="The rendition the work index holds for the work (its latest).",
+    )
+    query_start_s = models.FloatField(help_text="Where the performance starts in the upload (s).")
+    query_end_s = models.FloatField()
+    reference_start_s = models.FloatField(help_text="Where the matched part starts in the rendition (s).")
+    reference_end_s = models.FloatField()
+    transpose_semitones = models.SmallIntegerField(help_text="The upload is the work moved up this many semitones.")
+    tempo_ratio = models.FloatField(default=1.0, help_text="Upload tempo / rendition tempo.")
+    score = models.FloatField(help_text="The decision score (accepted from works.DECISION_THRESHOLD).")
+    confidence = models.FloatField(help_text="0..1.")
+    engine_version = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["scan", "query_start_s"]
+        constraints = [models.UniqueConstraint(fields=["scan", "work"], name="work_match_one_per_work_per_scan")]
+
+    @property
+    def duration_s(self) -> float:
+        return self.query_end_s - self.query_start_s
+
+    @property
+    def summary(self) -> str:
+        """'melody match, transposed +2 st, tempo x1.10': how the upload performs the work."""
+        return f"melody match, transposed {self.transpose_semitones:+d} st, tempo x{self.tempo_ratio:.2f}"
+
+    def __str__(self) -> str:
+        return f"{self.work} at {self.query_start_s:.1f}-{self.query_end_s:.1f} s ({self.summary})"

@@ -48,5 +48,3 @@ class DemoGenerator:
         out = music.copy()
         out[at : at + len(quote)] = quote[: len(out) - at]
         return out
-
-

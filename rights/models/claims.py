@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
-from catalog.models import Label, Recording
-from fingerprint.models import Match, Scan
+from catalog.models import AudioAsset, Label, Recording, Work
+from fingerprint.models import Match, Scan, WorkMatch
 from rights import claims
 from rights.models.parties import RightsHolder
 from rights.models.policies import Action, Policy
@@ -17,6 +18,19 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         """Potential claims waiting for a person."""
         return self.filter(status=Claim.Status.POTENTIAL)
 
+    def with_sources(self) -> ClaimQuerySet:
+        """With what a page about claims shows of each: the recording or work, the upload, the audio it matched."""
+        return self.select_related(
+            "recording",
+            "work",
+            "match__scan__platform",
+            "match__scan__asset",
+            "match__reference_asset",
+            "work_match__scan__platform",
+            "work_match__scan__asset",
+            "work_match__rendition",
+        )
+
     def due(self, now: object) -> ClaimQuerySet:
         """Claims whose timer has run out at `now` (potential, disputed or appealed with a past deadline)."""
         return self.filter(
@@ -24,13 +38,24 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         )
 
 
+def _exactly_one(first: str, second: str) -> Q:
+    return Q(**{f"{first}__isnull": False, f"{second}__isnull": True}) | Q(
+        **{f"{first}__isnull": True, f"{second}__isnull": False}
+    )
+
+
 class Claim(models.Model):
     """A claim on an upload, made from one match under the owners' policies.
 
-    `territory_actions` maps each action to the territories where it applies (most restrictive of
-    all owners of the recording and its embedded works); `action` is the most restrictive of them.
-    `resolution` keeps what each owner's policy decided, so staff can see why.
+    A recording claim comes from a Match (the master and the works it embeds); a melody claim from a
+    WorkMatch (a cover: the work's publishing rights only). `territory_actions` maps each action to the
+    territories where it applies (most restrictive of all owners); `action` is the most restrictive of
+    them. `resolution` keeps what each owner's policy decided, so staff can see why.
     """
+
+    class MatchType(models.TextChoices):
+        RECORDING = "recording", "Recording"
+        MELODY = claims.MELODY, "Melody (composition performed)"
 
     class Status(models.TextChoices):
         POTENTIAL = claims.POTENTIAL, "Potential (needs review)"
@@ -40,8 +65,11 @@ class Claim(models.Model):
         APPEALED = claims.APPEALED, "Appealed"
         TAKEDOWN = claims.TAKEDOWN, "Taken down"
 
-    match = models.OneToOneField(Match, on_delete=models.PROTECT, related_name="claim")
-    recording = models.ForeignKey(Recording, on_delete=models.PROTECT, related_name="claims")
+    match = models.OneToOneField(Match, on_delete=models.PROTECT, null=True, blank=True, related_name="claim")
+    recording = models.ForeignKey(Recording, on_delete=models.PROTECT, null=True, blank=True, related_name="claims")
+    work_match = models.OneToOneField(WorkMatch, on_delete=models.PROTECT, null=True, blank=True, related_name="claim")
+    work = models.ForeignKey(Work, on_delete=models.PROTECT, null=True, blank=True, related_name="claims")
+    match_type = models.CharField(max_length=16, choices=MatchType.choices, default=MatchType.RECORDING)
     label = models.ForeignKey(Label, on_delete=models.PROTECT, null=True, blank=True, related_name="claims")
     policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="claims")
     claimant = models.ForeignKey(
@@ -75,9 +103,52 @@ class Claim(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=_exactly_one("match", "work_match"), name="claim_one_source")]
 
     def __str__(self) -> str:
-        return f"Claim {self.pk} on {self.recording} ({self.status})"
+        return f"Claim {self.pk} on {self.subject} ({self.status})"
+
+    @staticmethod
+    def on_scans(**lookups: object) -> Q:
+        """Claims whose upload (the scan of their match or work match) satisfies `lookups`, e.g.
+        `Claim.on_scans(platform__in=ids)`."""
+        recording = Q(**{f"match__scan__{key}": value for key, value in lookups.items()})
+        return recording | Q(**{f"work_match__scan__{key}": value for key, value in lookups.items()})
+
+    @property
+    def is_melody(self) -> bool:
+        return self.match_type == self.MatchType.MELODY
+
+    @property
+    def source(self) -> Match | WorkMatch:
+        """The match the claim was made from: both kinds have scan, spans, score and confidence."""
+        source = self.match if self.match_id is not None else self.work_match
+        assert source is not None  # the claim_one_source constraint
+        return source
+
+    @property
+    def scan(self) -> Scan:
+        return self.source.scan
+
+    @property
+    def subject(self) -> Recording | Work:
+        """What is claimed: the recording, or the work a cover performs."""
+        subject = self.recording if self.recording_id is not None else self.work
+        assert subject is not None
+        return subject
+
+    @property
+    def reference_asset(self) -> AudioAsset | None:
+        """The audio the upload was matched against: the recording's reference or the work's rendition."""
+        source = self.source
+        return source.reference_asset if isinstance(source, Match) else source.rendition
+
+    @property
+    def match_summary(self) -> str:
+        """How the upload uses the subject, for people: 'melody match, transposed +2 st, tempo x1.10' ('' for a
+        recording match, whose spans say it all)."""
+        source = self.source
+        return source.summary if isinstance(source, WorkMatch) else ""
 
     def open_dispute(self) -> Dispute | None:
         return self.disputes.filter(outcome=Dispute.Outcome.PENDING).order_by("-opened_at", "-pk").first()
@@ -211,18 +282,27 @@ class ReferenceOverlap(models.Model):
 
 
 class UnclaimedMatch(models.Model):
-    """A match the rights engine decided not to claim, and why (a licensee on the allow-list, no owner,
-    or no policy rule that applies anywhere). Keeps the periodic sweep from trying again."""
+    """A match (or work match) the rights engine decided not to claim, and why (a licensee on the allow-list,
+    no owner, or no policy rule that applies anywhere). Keeps the periodic sweep from trying again."""
 
     class Why(models.TextChoices):
         LICENSED = "licensed", "The uploader holds a licence that covers the use"
         NO_RULE = "no_rule", "No policy rule of any owner applies"
 
-    match = models.OneToOneField(Match, on_delete=models.PROTECT, related_name="unclaimed")
+    match = models.OneToOneField(Match, on_delete=models.PROTECT, null=True, blank=True, related_name="unclaimed")
+    work_match = models.OneToOneField(
+        WorkMatch, on_delete=models.PROTECT, null=True, blank=True, related_name="unclaimed"
+    )
     why = models.CharField(max_length=16, choices=Why.choices)
     detail = models.TextField(blank=True)
     licence = models.ForeignKey("rights.Licence", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=_exactly_one("match", "work_match"), name="unclaimed_match_one_source")
+        ]
+
     def __str__(self) -> str:
-        return f"Match {self.match_id} not claimed: {self.get_why_display()}"
+        what = f"Match {self.match_id}" if self.match_id is not None else f"Work match {self.work_match_id}"
+        return f"{what} not claimed: {self.get_why_display()}"

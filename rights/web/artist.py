@@ -16,7 +16,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -95,8 +95,6 @@ def _reference_states(recordings: list[Recording]) -> dict[int, dict[str, Any]]:
 def portal(request: HttpRequest) -> HttpResponse:
     viewer = _as_artist(request)
     works = list(roles.works_for(viewer).prefetch_related("writers").order_by("title", "pk"))
-    for work in works:
-        work.shown_iswc = identifiers.format_iswc(work.iswc) if work.iswc else ""  # type: ignore[attr-defined]
     recordings = list(
         roles.recordings_for(viewer)
         .select_related("label")
@@ -107,10 +105,10 @@ def portal(request: HttpRequest) -> HttpResponse:
         recording.shown_isrc = identifiers.format_isrc(recording.isrc) if recording.isrc else ""  # type: ignore[attr-defined]
     states = _reference_states(recordings)
     claims = roles.claims_for(viewer)
-    my_recordings = roles.recordings_for(viewer)
+    mine = Q(claim__recording__in=roles.recordings_for(viewer)) | Q(claim__work__in=roles.works_for(viewer))
     disputes = (
-        Dispute.objects.filter(claim__in=claims, claim__recording__in=my_recordings, outcome=Dispute.Outcome.PENDING)
-        .select_related("claim__recording", "disputant")
+        Dispute.objects.filter(mine, claim__in=claims, outcome=Dispute.Outcome.PENDING)
+        .select_related("claim__recording", "claim__work", "claim__work_match", "disputant")
         .order_by("deadline", "pk")
     )
     statements = (
@@ -126,7 +124,9 @@ def portal(request: HttpRequest) -> HttpResponse:
             "works": works,
             "recordings": [(r, states[r.pk]) for r in recordings],
             "claims_count": claims.count(),
-            "recent_claims": claims.select_related("recording").order_by("-created_at", "-pk")[:10],
+            "recent_claims": claims.select_related("recording", "work", "work_match").order_by("-created_at", "-pk")[
+                :10
+            ],
             "claims_url": _url_or_empty("web:claims"),
             "disputes": disputes,
             "statements": [

@@ -30,7 +30,7 @@ SPECTROGRAM_RATE = 11025  # Hz: the analysis rate; up to 5.5 kHz is where the me
 
 
 def _spans(claim: Claim) -> dict[str, tuple[float, float]]:
-    match = claim.match
+    match = claim.source
     return {
         "upload": (match.query_start_s, match.query_end_s),
         "reference": (match.reference_start_s, match.reference_end_s),
@@ -38,8 +38,24 @@ def _spans(claim: Claim) -> dict[str, tuple[float, float]]:
 
 
 def alignment_segments(claim: Claim) -> list[plots.Segment]:
-    """Every match of the claim's upload against the claim's recording, the claim's own highlighted."""
-    matches = Match.objects.filter(scan_id=claim.match.scan_id, recording_id=claim.recording_id).order_by(
+    """Every match of the claim's upload against the claim's recording, the claim's own highlighted; for a
+    melody claim, the work match against the work's rendition (its pitch is the transposition as a factor)."""
+    if claim.work_match is not None:
+        m = claim.work_match
+        return [
+            plots.Segment(
+                query_start_s=m.query_start_s,
+                duration_s=m.duration_s,
+                reference_start_s=m.reference_start_s,
+                tempo=m.tempo_ratio,
+                pitch=2 ** (m.transpose_semitones / 12),
+                label=f"upload {m.query_start_s:.1f}-{m.query_end_s:.1f} s ↔ rendition "
+                f"{m.reference_start_s:.1f}-{m.reference_end_s:.1f} s, {m.summary}, confidence {m.confidence:.2f}",
+                highlight=True,
+                note=f"claimed {m.summary}",
+            )
+        ]
+    matches = Match.objects.filter(scan_id=claim.scan.pk, recording_id=claim.recording_id).order_by(
         "query_start_s", "pk"
     )
     return [
@@ -58,13 +74,14 @@ def alignment_segments(claim: Claim) -> list[plots.Segment]:
 
 
 def alignment_for(claim: Claim) -> str:
-    scan_asset = claim.match.scan.asset
-    reference = claim.match.reference_asset
+    match = claim.source
+    scan_asset = match.scan.asset
+    reference = claim.reference_asset
     return plots.alignment_svg(
         alignment_segments(claim),
-        upload_s=scan_asset.duration_s if scan_asset else claim.match.query_end_s,
-        reference_s=reference.duration_s if reference else claim.match.reference_end_s,
-        title=f"Upload time against reference time for claim {claim.pk} on {claim.recording}",
+        upload_s=scan_asset.duration_s if scan_asset else match.query_end_s,
+        reference_s=reference.duration_s if reference else match.reference_end_s,
+        title=f"Upload time against reference time for claim {claim.pk} on {claim.subject}",
     )
 
 
@@ -81,14 +98,17 @@ def _can_decide(viewer: roles.Viewer, claim: Claim) -> bool:
 
 
 def _context(viewer: roles.Viewer, claim: Claim) -> dict[str, Any]:
-    match = claim.match
+    match = claim.source
     can_decide = _can_decide(viewer, claim)
     spans = _spans(claim)
     players = []
+    reference_title = f"Rendition of {claim.work}" if claim.is_melody else f"Reference: {claim.recording}"
     for side, asset, title in (
         ("upload", match.scan.asset, f"Upload: {match.scan.display_name}"),
-        ("reference", match.reference_asset, f"Reference: {claim.recording}"),
+        ("reference", claim.reference_asset, reference_title),
     ):
+        if asset is None:  # a work registered by the bench CLI, or a rendition since removed: nothing to play
+            continue
         start, end = spans[side]
         players.append(
             {
@@ -116,7 +136,7 @@ def _context(viewer: roles.Viewer, claim: Claim) -> dict[str, Any]:
         "resolution": claim.resolution,
         "provenance": [
             ("upload", _provenance(match.scan.asset_id)),
-            ("reference", _provenance(match.reference_asset_id)),
+            ("reference", _provenance(claim.reference_asset.pk if claim.reference_asset else None)),
         ],
         "events": claim.events.select_related("actor").order_by("at", "pk"),
         "disputes": claim.disputes.select_related("disputant", "opened_by", "answered_by").order_by("opened_at", "pk"),

@@ -29,7 +29,7 @@ STATUS_CHOICES = [
 
 class ClaimFilterForm(forms.Form):
     status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
-    q = forms.CharField(label="Recording or upload", required=False, max_length=100)
+    q = forms.CharField(label="Recording, work or upload", required=False, max_length=100)
 
 
 @require_safe
@@ -37,16 +37,18 @@ class ClaimFilterForm(forms.Form):
 def claim_list(request: HttpRequest) -> HttpResponse:
     viewer: roles.Viewer = request.viewer  # type: ignore[attr-defined]
     form = ClaimFilterForm(request.GET)
-    claims = roles.claims_for(viewer).select_related(
-        "recording", "claimant", "match__scan__platform", "match__scan__asset"
-    )
+    claims = roles.claims_for(viewer).with_sources().select_related("claimant")
     if form.is_valid():
         status = form.cleaned_data["status"]
         if status:
             claims = claims.filter(status__in=STATUS_GROUPS.get(status, [status]))
         text = form.cleaned_data["q"].strip()
         if text:
-            claims = claims.filter(Q(recording__title__icontains=text) | Q(match__scan__original_name__icontains=text))
+            claims = claims.filter(
+                Q(recording__title__icontains=text)
+                | Q(work__title__icontains=text)
+                | Claim.on_scans(original_name__icontains=text)
+            )
     page = Paginator(claims.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

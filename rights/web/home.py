@@ -49,7 +49,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "claims": roles.claims_for(viewer).count(),
         }
     if viewer.is_platform:
-        platform_claims = Claim.objects.filter(match__scan__platform__in=viewer.platforms)
+        platform_claims = Claim.objects.filter(Claim.on_scans(platform__in=viewer.platforms))
         context["platform"] = {
             "uploads": roles.scans_for(roles.Viewer(user=viewer.user, platforms=viewer.platforms)).count(),
             "claims": platform_claims.count(),

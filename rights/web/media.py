@@ -26,22 +26,18 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 def visible_claim(viewer: roles.Viewer, pk: int) -> Claim:
     """The claim if the viewer can see it, else 404."""
-    claim = (
-        roles.claims_for(viewer)
-        .select_related("match__scan__asset", "match__scan__platform", "match__reference_asset")
-        .filter(pk=pk)
-        .first()
-    )
+    claim = roles.claims_for(viewer).with_sources().filter(pk=pk).first()
     if claim is None:
         raise Http404("No such claim.")
     return claim
 
 
 def claim_asset(claim: Claim, side: str) -> AudioAsset:
-    """The upload's or the reference's audio asset of a claim (404 for an unknown side or no asset)."""
+    """The upload's or the reference's audio asset of a claim (404 for an unknown side or no asset); the
+    reference of a melody claim is the work's rendition."""
     if side not in SIDES:
         raise Http404("Choose the upload or the reference.")
-    asset = claim.match.scan.asset if side == "upload" else claim.match.reference_asset
+    asset = claim.scan.asset if side == "upload" else claim.reference_asset
     if asset is None or not asset.file or not asset.file.storage.exists(asset.file.name):
         raise Http404(f"The {side}'s audio file is not stored.")
     return asset

@@ -103,6 +103,7 @@ class Segment:
     pitch: float
     label: str
     highlight: bool = False
+    note: str = ""  # what the plot writes about the highlighted run (default: its pitch and tempo factors)
 
     @property
     def end(self) -> tuple[float, float]:
@@ -159,7 +160,7 @@ def alignment_svg(segments: Sequence[Segment], upload_s: float, reference_s: flo
             f'stroke-width="{stroke}" stroke-linecap="round"><title>{escape(segment.label)}</title></line>'
         )
         if segment.highlight:  # the factors are written in the top-left corner of the plot
-            note = f"claimed run: pitch x{segment.pitch:.3f}, tempo x{segment.tempo:.3f}"
+            note = segment.note or f"claimed run: pitch x{segment.pitch:.3f}, tempo x{segment.tempo:.3f}"
             out.append(f'<text x="{left + 8}" y="{top + 16}" fill="{colour}" font-weight="600">{escape(note)}</text>')
     out.append("</svg>")
     return "\n".join(out)

@@ -94,7 +94,7 @@ def _admin_url(name: str, pk: int) -> str:
 
 
 def _row(claim: Claim, now: Any) -> dict[str, Any]:
-    match = claim.match
+    match = claim.source
     return {
         "claim": claim,
         "match": match,
@@ -218,7 +218,7 @@ def review_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
             return JsonResponse({"ok": False, "message": str(exc), "gone": True}, status=409)
         messages.error(request, str(exc))
     else:
-        message = f"Claim {claim.pk} ({claim.recording.title}) {review.PAST_TENSE[decision]}."
+        message = f"Claim {claim.pk} ({claim.subject.title}) {review.PAST_TENSE[decision]}."
         if _wants_json(request):
             return JsonResponse({"ok": True, "message": message, "status": decided.status, "gone": True})
         messages.success(request, message)

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 
 from fingerprint import intake, webhooks
 from fingerprint.models import Platform, Scan, WebhookDelivery, WebhookEndpoint
-from rights import actions, disputes, webhook_events
+from rights import actions, disputes, holdings, webhook_events
 from rights.models import Claim, ClaimEvent, RightsHolder
 from tests import audio as test_audio
 from tests import factories
@@ -70,6 +70,25 @@ def test_a_claim_on_a_platforms_upload_sends_claim_created(
     assert data["reason"].startswith(f"Created from match {claim.match_id}")
     created = ClaimEvent.objects.get(claim=claim)
     assert request.payload["id"] == str(webhooks.event_id_for(f"claim-event:{created.pk}"))
+
+
+def test_a_melody_claim_on_a_platforms_upload_names_the_work(
+    platform: Platform, receiver: Receiver, django_capture_on_commit_callbacks
+) -> None:
+    work = factories.work(1)
+    holdings.add_ownership(owner=factories.party("Publisher", kind="publisher"), work=work, right="mechanical",
+                           territories=["WORLD"], share="100")  # fmt: skip
+    scan = Scan.objects.create(asset=factories.audio_asset("upload"), status=Scan.Status.DONE, platform=platform)
+    with django_capture_on_commit_callbacks(execute=True):
+        claim = actions.claim_work_match(factories.work_match(work, scan=scan))
+    assert claim is not None
+
+    (request,) = receiver.requests
+    data = request.payload["data"]
+    assert request.payload["event"] == "claim.created" and data["match_type"] == "melody"
+    assert data["work"] == {"id": work.pk, "iswc": work.iswc, "title": work.title} and data["recording"] is None
+    assert (data["scan_id"], data["match_id"], data["work_match_id"]) == (scan.pk, None, claim.work_match_id)
+    assert data["status"] == "potential"
 
 
 def test_each_step_of_the_claim_and_its_dispute_is_sent_once(

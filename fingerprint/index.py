@@ -25,7 +25,6 @@ count: `choose_layout`, thresholds and reasons in params.py.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import math
@@ -40,7 +39,7 @@ import numpy as np
 from faiss.contrib.inspect_tools import get_invlist
 
 from catalog.checksums import sha256_file
-from fingerprint import params
+from fingerprint import file_lock, params
 
 logger = logging.getLogger(__name__)
 
@@ -298,15 +297,8 @@ class VectorIndex:
         return SearchResult(np.where(found, scores, -np.inf).astype(np.float32), refs, times)
 
     # --- writing ---------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _write_lock(self) -> Iterator[None]:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with (self.directory / ".lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def _write_lock(self) -> contextlib.AbstractContextManager[None]:
+        return file_lock.exclusive(self.directory)
 
     def add(self, ref_id: int, vectors: np.ndarray, times_s: np.ndarray) -> None:
         """Index (or re-index) one reference's segment vectors (n, dim) starting at times_s (n,) s;

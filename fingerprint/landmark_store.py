@@ -17,18 +17,17 @@ leaves the index as it was. Readers load a generation once and keep it while CUR
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from catalog.checksums import sha256_file
-from fingerprint import params
+from fingerprint import file_lock, params
 from fingerprint.landmarks import Landmarks
 from fingerprint.matching import Postings
 
@@ -151,15 +150,8 @@ class LandmarkStore:
         )
 
     # --- writing ---------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _write_lock(self) -> Iterator[None]:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with (self.directory / ".lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def _write_lock(self) -> contextlib.AbstractContextManager[None]:
+        return file_lock.exclusive(self.directory)
 
     def add(self, ref_id: int, marks: Landmarks) -> None:
         """Index (or re-index) one reference's landmarks; its earlier postings are replaced."""

@@ -19,10 +19,9 @@ repairs any drift a crash between the two writes could leave.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +29,7 @@ import numpy as np
 from django.conf import settings
 
 from catalog.models import AudioAsset
-from fingerprint import audio, params
+from fingerprint import audio, file_lock, params
 from fingerprint.index import VectorIndex, VectorIndexMismatchError
 
 if TYPE_CHECKING:
@@ -117,15 +116,8 @@ class ProfileStore:
         return [(ref, score) for ref, score in pairs if ref >= 0 and ref != recording_id][:k]
 
     # --- writing ---------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _write_lock(self) -> Iterator[None]:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with (self.directory / ".lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def _write_lock(self) -> contextlib.AbstractContextManager[None]:
+        return file_lock.exclusive(self.directory)
 
     def update(self, changes: Mapping[int, np.ndarray | None]) -> None:
         """Set these recordings' profiles (None: the recording has none any more)."""

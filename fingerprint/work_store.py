@@ -15,19 +15,18 @@ only when its vectors are live, and by then its name and sequence are on disk.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import io
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 
+from fingerprint import file_lock, works
 from fingerprint import work_features as wf
-from fingerprint import works
 from fingerprint.index import VectorIndex
 
 FORMAT_VERSION = 1
@@ -98,15 +97,8 @@ class WorkStore:
         return self._sequence(int(ref_id))
 
     # --- writing -----------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _write_lock(self) -> Iterator[None]:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with (self.directory / ".lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def _write_lock(self) -> contextlib.AbstractContextManager[None]:
+        return file_lock.exclusive(self.directory)
 
     def register_many(self, items: Iterable[tuple[str, works.ReferenceFeatures]]) -> int:
         """Register (or replace) works: (work id, features) pairs, published together. Returns the count."""

@@ -115,3 +115,22 @@ def uploads_without_provenance(older_than: timedelta = timedelta(minutes=10), li
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def reroute_recent_verdicts(within: timedelta = timedelta(hours=3)) -> int:
+    """Send claims on uploads judged generated in the last `within` back to review again; returns how
+    many claims changed.
+
+    Closes a race: a claim whose hook asked while the run was still going, but which was saved
+    just after the run sent the upload's claims back, would otherwise stay active. Idempotent (a
+    claim already carrying the reason, e.g. one staff approved after seeing it, is left alone); only
+    an asset's latest finished run speaks (a newer detector version may have changed its mind).
+    """
+    since = timezone.now() - within
+    changed = 0
+    recent = ProvenanceRun.objects.done().filter(ai_generated=True, finished_at__gte=since).order_by("pk")
+    for run in recent:
+        latest = review_hook.latest_finished_run(run.asset_id)
+        if latest is not None and latest.pk == run.pk:
+            changed += len(review_hook.route_existing_claims(run))
+    return changed

@@ -14,10 +14,12 @@ def run_provenance(asset_id: int) -> int:
 
 @shared_task
 def sweep_provenance() -> int:
-    """Queue provenance for identified uploads that have no run yet (a lost hand-off); beat, hourly."""
+    """Queue provenance for identified uploads that have no run yet (a lost hand-off), and send back
+    to review any claim that slipped past a recent generated verdict; beat, hourly."""
     asset_ids = actions.uploads_without_provenance()
     for asset_id in asset_ids:
         run_provenance.delay(asset_id)
+    actions.reroute_recent_verdicts()
     return len(asset_ids)
 
 

@@ -152,3 +152,25 @@ def test_a_claim_already_in_review_gains_the_reason_without_changing_state(gener
         ("", "potential"),
         ("potential", "potential"),
     ]
+
+
+def test_the_sweep_sends_back_a_claim_that_slipped_past_the_verdict_and_leaves_staff_decisions(
+    generated_upload: AudioAsset,
+) -> None:
+    from generation_audit import tasks
+
+    actions.run_provenance(generated_upload.pk)
+    # The race: this claim's hook ran before the verdict existed, so it was made active.
+    slipped = rights_actions.claim_match(_match(generated_upload, _owned(6)))
+    Claim = type(slipped)
+    Claim.objects.filter(pk=slipped.pk).update(status="active", review_reasons=[])
+
+    tasks.sweep_provenance()
+
+    slipped.refresh_from_db()
+    assert slipped.status == "potential"
+    assert slipped.review_reasons[0].startswith("AI-provenance finding: AI-generated")
+    rights_actions.approve_claim(slipped, None, "Heard it: the upload is licensed.")
+    tasks.sweep_provenance()  # staff decided with the reason in front of them: the next sweep leaves it
+    slipped.refresh_from_db()
+    assert slipped.status == "active"

@@ -1,97 +1,25 @@
 from __future__ import annotations
 
-import datetime
-import io
 from pathlib import Path
 
-import c2pa
 import numpy as np
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from fingerprint import audio
 from generation_audit.detectors import c2pa_manifest
 from generation_audit.detectors.base import DECLARED_AI, MODERATE, NO_EVIDENCE, NOT_APPLICABLE, STRONG, WEAK
-
-TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
-
-
-def _cert(
-    subject: str,
-    key: ec.EllipticCurvePrivateKey,
-    issuer: x509.Name | None,
-    signer: ec.EllipticCurvePrivateKey,
-    ca: bool,
-) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
-    name = x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, subject), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test Gen Co")]
-    )
-    usage = dict.fromkeys(
-        [
-            "content_commitment",
-            "key_encipherment",
-            "data_encipherment",
-            "key_agreement",
-            "encipher_only",
-            "decipher_only",
-        ],
-        False,
-    )
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(issuer or name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=not ca, key_cert_sign=ca, crl_sign=ca, **usage), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-    )
-    if not ca:  # C2PA wants an end-entity signing certificate with an EKU, issued by a CA
-        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False
-        )
-    return builder.sign(signer, hashes.SHA256())
+from tests.generation_audit import c2pa_signing
 
 
 @pytest.fixture(scope="module")
 def test_pki() -> dict[str, bytes]:
     """A throwaway root CA and an end-entity signing certificate, made offline for these tests."""
-    ca_key, ee_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = _cert("Test Root CA", ca_key, None, ca_key, ca=True)
-    ee = _cert("Test Generator Signer", ee_key, ca.subject, ca_key, ca=False)
-    pem = serialization.Encoding.PEM
-    key = ee_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    return {"chain": ee.public_bytes(pem) + ca.public_bytes(pem), "key": key, "root": ca.public_bytes(pem)}
+    return c2pa_signing.make_pki()
 
 
 def _sign(path: Path, fmt: str, mime: str, pki: dict[str, bytes]) -> Path:
     tone = (0.3 * np.sin(np.arange(44100) / 10)).astype(np.float32)
-    manifest = {
-        "claim_generator_info": [{"name": "test-generator", "version": "1.0"}],
-        "title": path.name,
-        "assertions": [
-            {
-                "label": "c2pa.actions",
-                "data": {
-                    "actions": [
-                        {"action": "c2pa.created", "digitalSourceType": TRAINED, "softwareAgent": {"name": "GenModel"}}
-                    ]
-                },
-            }
-        ],
-    }
-    signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, pki["chain"], pki["key"], None))
-    out = io.BytesIO()
-    c2pa.Builder(manifest).sign(signer, mime, io.BytesIO(audio.encode(tone, 44100, fmt)), out)
-    path.write_bytes(out.getvalue())
+    path.write_bytes(c2pa_signing.sign(audio.encode(tone, 44100, fmt), mime, pki, path.name))
     return path
 
 

@@ -10,13 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import av
-import c2pa
 import numpy as np
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from catalog.models import Recording
 from fingerprint import actions as fingerprint_actions
@@ -27,11 +22,11 @@ from generation_audit.models import AIService, GeneratedOutput, LedgerEntry, Out
 from rights import licensing
 from tests import audio as test_audio
 from tests import factories
-from tests.generation_audit.test_replication import HOST_SEED, REFERENCE_SEED, reference_excerpt, spliced
+from tests.generation_audit import c2pa_signing
+from tests.generation_audit.splicing import HOST_SEED, REFERENCE_SEED, reference_excerpt, spliced
 
 pytestmark = pytest.mark.django_db
 
-TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 ALL_MARKS = ["c2pa", "digital_source_type", "ai_tag"]
 
 
@@ -195,57 +190,9 @@ def test_missing_required_marks_are_reported_and_flag_the_output(tmp_path: Path,
     assert set(audited.marks["evidence"]) == {"c2pa_manifest", "metadata_tags"}
 
 
-def _certificate(subject: str, key: ec.EllipticCurvePrivateKey, ca_key: ec.EllipticCurvePrivateKey,
-                 issuer: x509.Name | None) -> x509.Certificate:  # fmt: skip
-    """A root CA certificate (issuer None) or an end-entity signing certificate issued by it."""
-    ca = issuer is None
-    now = datetime.datetime.now(datetime.UTC)
-    name = x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, subject), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "SongForge")]
-    )
-    unused = ["content_commitment", "key_encipherment", "data_encipherment", "key_agreement"]
-    usage = x509.KeyUsage(
-        digital_signature=not ca, key_cert_sign=ca, crl_sign=ca, encipher_only=False, decipher_only=False,
-        **dict.fromkeys(unused, False),
-    )  # fmt: skip
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(issuer or name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(usage, critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-    )
-    if not ca:  # C2PA wants an end-entity certificate with an EKU, issued by a CA
-        builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
-        ).add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-    return builder.sign(ca_key, hashes.SHA256())
-
-
 def signed_wav(samples: np.ndarray) -> bytes:
     """`samples` as WAV with a C2PA manifest, signed offline, that declares trained-algorithmic media."""
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = _certificate("Test Root CA", ca_key, ca_key, None)
-    signer_cert = _certificate("SongForge Signer", key, ca_key, ca.subject)
-    pem = serialization.Encoding.PEM
-    chain = signer_cert.public_bytes(pem) + ca.public_bytes(pem)
-    private = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    manifest = {
-        "claim_generator_info": [{"name": "songforge", "version": "2.0"}],
-        "title": "output.wav",
-        "assertions": [
-            {"label": "c2pa.actions", "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": TRAINED}]}}
-        ],
-    }
-    signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, chain, private, None))
-    out = io.BytesIO()
-    c2pa.Builder(manifest).sign(signer, "audio/wav", io.BytesIO(wav(samples)), out)
-    return out.getvalue()
+    return c2pa_signing.sign(wav(samples), "audio/wav", c2pa_signing.make_pki(), "output.wav")
 
 
 def tagged_mp3(samples: np.ndarray, tags: dict[str, str]) -> bytes:

@@ -7,51 +7,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 from django.conf import settings as django_settings
-from django.core.files import File
 
-from catalog.checksums import sha256_file
 from catalog.models import AudioAsset, Recording
-from fingerprint import audio
 from fingerprint.models import Match, Scan
-from generation_audit import actions, decoders
+from generation_audit import actions
 from rights import actions as rights_actions
 from rights import holdings, review
 from rights.models import Policy
 from tests import factories
 from tests.api import builders
-from tests.generation_audit.conftest import RATE
+from tests.generation_audit.conftest import RATE, stored_upload
 
 pytestmark = pytest.mark.django_db
 
 
-def _upload(path: Path, samples: np.ndarray) -> AudioAsset:
-    path.write_bytes(audio.encode(samples / np.abs(samples).max() * 0.9, RATE, "wav"))
-    asset = AudioAsset(
-        kind=AudioAsset.Kind.UPLOAD,
-        original_name=path.name,
-        sha256=sha256_file(path),
-        size_bytes=path.stat().st_size,
-        format="wav",
-        sample_rate=RATE,
-        channels=1,
-        duration_s=len(samples) / RATE,
-    )
-    with path.open("rb") as fh:
-        asset.file.save(path.name, File(fh), save=False)
-    asset.save()
-    return asset
-
-
-@pytest.fixture
-def generated_upload(tmp_path: Path, music: np.ndarray) -> AudioAsset:
-    """8 s of music through a transposed-convolution decoder (strides 8*8*4*2: a comb every 86.13 Hz)."""
-    spec = decoders.DecoderSpec("t", RATE, (8, 8, 4, 2), bias_db=-40.0, weight_noise=0.02, rectify=0.05)
-    return _upload(tmp_path / "generated.wav", decoders.decode(music[: 8 * RATE], spec, seed=1))
-
-
 @pytest.fixture
 def plain_upload(tmp_path: Path, music: np.ndarray) -> AudioAsset:
-    return _upload(tmp_path / "plain.wav", music[: 8 * RATE].copy())
+    return stored_upload(tmp_path / "plain.wav", music[: 8 * RATE].copy())
 
 
 def _owned(index: int) -> Recording:

@@ -12,43 +12,26 @@ from catalog.models import Recording
 from generation_audit import degradations, replication
 from tests import audio as test_audio
 from tests import factories
+from tests.generation_audit.splicing import (
+    EXCERPT_AT_S,
+    HOST_SEED,
+    INSERT_AT_S,
+    REFERENCE_SEED,
+    SEMITONE,
+    SR,
+    mixed_under,
+    reference_excerpt,
+    spliced,
+)
 
 pytestmark = pytest.mark.django_db
 
-SR = test_audio.SR
-REFERENCE_SEED = 13
 OTHER_SEEDS = (13, 14, 15)  # the catalogue
-HOST_SEED = 42  # never registered: the generated material around the excerpt
-EXCERPT_AT_S = 8.0  # where the excerpt starts in the reference
-INSERT_AT_S = 12.0  # where it starts in the output
-SEMITONE = 2 ** (1 / 12)
 
 
 @pytest.fixture
 def catalogue(tmp_path: Path) -> dict[int, Recording]:
     return {seed: factories.registered_recording(tmp_path, seed) for seed in OTHER_SEEDS}
-
-
-def spliced(excerpt: np.ndarray, host_seed: int = HOST_SEED, length_s: float = 36.0) -> np.ndarray:
-    """Generated-style output: unrelated music, with `excerpt` replacing it from INSERT_AT_S on."""
-    host = test_audio.piece(host_seed, length_s)
-    at = int(INSERT_AT_S * SR)
-    return np.concatenate([host[:at], excerpt, host[at + len(excerpt) :]]).astype(np.float32)
-
-
-def mixed_under(excerpt: np.ndarray, level_db: float, host_seed: int = HOST_SEED) -> np.ndarray:
-    """Unrelated music with `excerpt` mixed under it from INSERT_AT_S on, `level_db` below its level."""
-    host = test_audio.piece(host_seed, 36.0)
-    at = int(INSERT_AT_S * SR)
-    part = host[at : at + len(excerpt)]
-    gain = np.sqrt(np.mean(part**2) / np.mean(excerpt**2)) * 10 ** (level_db / 20)
-    out = host.copy()
-    out[at : at + len(excerpt)] += gain * excerpt
-    return (out / max(1.0, float(np.abs(out).max()) / 0.95)).astype(np.float32)
-
-
-def reference_excerpt(length_s: float = 10.0) -> np.ndarray:
-    return test_audio.excerpt(test_audio.piece(REFERENCE_SEED), EXCERPT_AT_S, length_s)
 
 
 def screened(tmp_path: Path, samples: np.ndarray, name: str = "output.wav") -> list[replication.ReplicatedSpan]:

@@ -1,46 +1,14 @@
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import pytest
-from django.core.files import File
 
-from catalog.checksums import sha256_file
 from catalog.models import AudioAsset
-from fingerprint import audio
-from generation_audit import actions, decoders, tasks
+from generation_audit import actions, tasks
 from generation_audit.detectors import registry
 from generation_audit.models import Finding, ProvenanceRun
 from tests.generation_audit.conftest import RATE
 
 pytestmark = pytest.mark.django_db
-
-
-def _upload(path: Path) -> AudioAsset:
-    asset = AudioAsset(
-        kind=AudioAsset.Kind.UPLOAD,
-        original_name=path.name,
-        sha256=sha256_file(path),
-        size_bytes=path.stat().st_size,
-        format="wav",
-        sample_rate=RATE,
-        channels=1,
-        duration_s=8.0,
-    )
-    with path.open("rb") as fh:
-        asset.file.save(path.name, File(fh), save=False)
-    asset.save()
-    return asset
-
-
-@pytest.fixture
-def generated_upload(tmp_path: Path, music: np.ndarray) -> AudioAsset:
-    spec = decoders.DecoderSpec("t", RATE, (8, 8, 4, 2), bias_db=-40.0, weight_noise=0.02, rectify=0.05)
-    decoded = decoders.decode(music[: 8 * RATE], spec, seed=1)
-    path = tmp_path / "generated.wav"
-    path.write_bytes(audio.encode(decoded / np.abs(decoded).max() * 0.9, RATE, "wav"))
-    return _upload(path)
 
 
 def test_it_stores_one_finding_per_detector_with_evidence_and_version(generated_upload: AudioAsset) -> None:

@@ -6,7 +6,17 @@ from django.http import HttpRequest
 from fingerprint.models import Match, ReferenceFingerprint, Scan, WorkMatch
 
 
-class MatchInline(admin.TabularInline):
+class ReadOnlyInline(admin.TabularInline):
+    """What the engine found on a scan: shown, never added, edited or deleted by hand."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class MatchInline(ReadOnlyInline):
     model = Match
     fields = [
         "recording",
@@ -21,14 +31,9 @@ class MatchInline(admin.TabularInline):
         "engine_version",
     ]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
-class WorkMatchInline(admin.TabularInline):
+class WorkMatchInline(ReadOnlyInline):
     model = WorkMatch
     fields = [
         "work",
@@ -43,11 +48,6 @@ class WorkMatchInline(admin.TabularInline):
         "engine_version",
     ]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Scan)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -104,6 +105,42 @@ class Artist(NormalizedIdentifiersMixin):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AILikenessUse(models.TextChoices):
+    """The ways an AI service can use an artist's likeness, each consented to on its own (licences grant
+    them as the uses ai_likeness_<value>, see rights.licensing_terms)."""
+
+    VOICE = "voice", "Voice: singing or speech made with a model of the artist's voice"
+    STYLE = "style", "Style: music made to sound like the artist"
+    NAME = "name", "Name and image: the artist named or shown in prompts, titles or marketing"
+
+
+class ArtistAIConsent(models.Model):
+    """Whether an artist allows their likeness to be licensed for one AI use. No row means no consent:
+    an artist is out until they opt in, and an opt-out ends every licence's cover of that use."""
+
+    artist = models.ForeignKey(Artist, on_delete=models.CASCADE, related_name="ai_consents")
+    use = models.CharField(max_length=16, choices=AILikenessUse.choices)
+    opted_in = models.BooleanField(default=False)
+    note = models.CharField(max_length=300, blank=True, help_text="The artist's conditions, in their words.")
+    changed_at = models.DateTimeField(auto_now=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["artist", "use"]
+        constraints = [models.UniqueConstraint(fields=["artist", "use"], name="one_ai_consent_per_artist_and_use")]
+        verbose_name = "artist AI-likeness consent"
+
+    def __str__(self) -> str:
+        return f"{self.artist}: {'opted in' if self.opted_in else 'opted out'} of AI {self.get_use_display()}"
+
+
+def consents_to(artist: Artist, use: str) -> bool:
+    """Whether the artist has opted in to AI-likeness licensing for `use` (an AILikenessUse value)."""
+    return ArtistAIConsent.objects.filter(artist=artist, use=use, opted_in=True).exists()
 
 
 class Work(NormalizedIdentifiersMixin):

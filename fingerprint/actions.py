@@ -20,14 +20,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.checksums import sha256_file
-from catalog.models import AudioAsset, Recording, Work
+from catalog.models import Artist, AudioAsset, Recording, Work
 from fingerprint import audio, intake, landmarks, matching, params
 from fingerprint.landmark_store import IndexMismatchError, LandmarkStore
-from fingerprint.models import Match, ReferenceFingerprint, Scan, WorkMatch
+from fingerprint.models import ArtistMatch, Match, ReferenceFingerprint, Scan, WorkMatch
 from fingerprint.signals import scan_finished, scan_identified
 
 if TYPE_CHECKING:
-    from fingerprint import works
+    from fingerprint import artist_index, works
     from fingerprint.embedding import Embedder
     from fingerprint.index import VectorIndex
     from fingerprint.work_store import WorkStore
@@ -158,6 +158,7 @@ class _Analysed:
     marks: landmarks.Landmarks
     vectors: np.ndarray | None = None  # segment embeddings (n, EMBEDDING_DIM), when an embedder ships
     vector_times_s: np.ndarray | None = None
+    style_rows: np.ndarray | None = None  # for the artists' index (fingerprint.artist_index)
 
 
 def register_reference(recording: Recording, path: str | Path, original_name: str = "") -> AudioAsset:
@@ -222,6 +223,7 @@ def _analyse_reference(registration: Registration) -> _Analysed | None:
     if len(marks) < MIN_REFERENCE_LANDMARKS:
         raise audio.AudioError("no_landmarks", "The audio has too little spectral structure to fingerprint.")
     item = _Analysed(registration, sha256, existing, decoded.info, marks)
+    item.style_rows = _artist_index().registration_rows(path)
     model = embedder()
     if model is not None:
         item.vectors, item.vector_times_s = model.embed_audio(decoded.samples)
@@ -232,7 +234,7 @@ def _store_and_index(items: list[_Analysed]) -> None:
     store = landmark_store()
     created: list[AudioAsset] = []
     indexed: list[int] = []
-    indexed_vectors = profiled = False
+    indexed_vectors = profiled = styled = False
     recording_ids = {item.registration.recording.pk for item in items}
     try:
         with transaction.atomic():
@@ -274,6 +276,10 @@ def _store_and_index(items: list[_Analysed]) -> None:
                 profiled = True
                 known = {pk: i.vectors for (pk, _), i in zip(batch, items, strict=True) if i.vectors is not None}
                 profiles.refresh(model, recording_ids, known)
+            styled = True
+            _artist_index().store().update(
+                {i.registration.asset.pk: (i.registration.recording.pk, i.style_rows) for i in items}  # type: ignore[union-attr]
+            )
     except BaseException:
         for ref_id in indexed:
             store.remove(ref_id)
@@ -283,11 +289,29 @@ def _store_and_index(items: list[_Analysed]) -> None:
                 vector_index(model).remove(item.registration.asset.pk)
         for asset in created:
             _delete_file(asset)
+        if styled:
+            _restore_artist_rows([asset.pk for asset in created])
         for item in items:
             item.registration.asset = None
         if profiled and model is not None:
             profiles.restore(model, recording_ids)
         raise
+
+
+def _restore_artist_rows(created_asset_ids: list[int]) -> None:
+    """After a failed registration: the new assets' style rows out of the artists' index again. Best
+    effort, logged, like profiles.restore (another error is on its way up)."""
+    try:
+        _artist_index().store().update(dict.fromkeys(created_asset_ids))
+    except Exception:
+        logger.exception("Could not restore the artists' index; run python manage.py build_index")
+
+
+def _artist_index():  # type: ignore[no-untyped-def]
+    """fingerprint.artist_index, imported late like the embedder: faiss loads only where it is used."""
+    from fingerprint import artist_index
+
+    return artist_index
 
 
 def work_store() -> WorkStore:
@@ -378,6 +402,8 @@ def identify_scan(scan_id: int) -> Scan:
     except (audio.AudioError, IndexMismatchError, FileNotFoundError) as exc:
         return intake.fail_scan(scan, str(exc))
     performed = identify_works(Path(scan.asset.file.path), decoded, scan_id)
+    # Only audio that uses no registered recording or work is asked whether it imitates an artist.
+    sounds_like = None if alignments or performed else identify_artist(Path(scan.asset.file.path), scan_id)
 
     references = AudioAsset.objects.in_bulk([a.ref_id for a in alignments])
     with transaction.atomic():
@@ -390,6 +416,15 @@ def identify_scan(scan_id: int) -> Scan:
         )
         scan.work_matches.all().delete()
         WorkMatch.objects.bulk_create(_work_match_rows(scan, performed, {m.recording_id for m in matches}))
+        scan.artist_matches.all().delete()
+        if sounds_like is not None and not matches and Artist.objects.filter(pk=sounds_like.artist_id).exists():
+            ArtistMatch.objects.create(
+                scan=scan,
+                artist_id=sounds_like.artist_id,
+                similarity=round(sounds_like.similarity, 4),
+                margin=round(sounds_like.margin, 4),
+                style_version=sounds_like.style_version,
+            )
         scan.status = Scan.Status.DONE
         scan.engine_version = params.ENGINE_VERSION
         scan.finished_at = timezone.now()
@@ -421,6 +456,17 @@ def identify_works(path: Path, decoded: audio.DecodedAudio, scan_id: int) -> lis
         if pk is not None:
             performed.append((pk, match))
     return performed
+
+
+def identify_artist(path: Path, scan_id: int) -> artist_index.ArtistLikeness | None:
+    """The registered artist the upload is an imitation candidate of, or None (no candidate, no artist
+    profiles, too short). A failure is logged and gives None: it must never fail the scan."""
+    try:
+        found = _artist_index().likeness(path)
+    except Exception:
+        logger.exception("Artist likeness failed for scan %s; its other results are kept.", scan_id)
+        return None
+    return found if found is not None and found.candidate else None
 
 
 def _work_match_rows(
@@ -542,4 +588,5 @@ def rebuild_index() -> int:
         vector_index(model).rebuild(vectors)
         recording_of = {asset.pk: asset.recording_id for asset in assets}
         profiles.rebuild(model, ((recording_of[pk], v) for pk, v, _ in vectors))
+    _artist_index().rebuild()
     return len(assets)

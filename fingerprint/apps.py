@@ -8,6 +8,7 @@ class FingerprintConfig(AppConfig):
     verbose_name = "Identification"
 
     def ready(self) -> None:
-        from fingerprint import webhooks
+        from fingerprint import artist_receivers, webhooks
 
         webhooks.connect_receivers()  # a finished scan is announced to its platform's webhooks
+        artist_receivers.connect()  # a recording's artists changed: the artists' profiles follow

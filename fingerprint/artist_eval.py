@@ -10,17 +10,15 @@ Pure numpy apart from decoding (fingerprint.audio).
 from __future__ import annotations
 
 import csv
-import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from fingerprint import audio, style
+from fingerprint import artist_profiles, audio, style, style_views
 
-CONDITIONS = ("clean", "mp3_64k", "pink_10db")
-EXCERPT_S = 30.0
+CONDITIONS = style_views.CONDITIONS
+EXCERPT_S = style_views.EXCERPT_S
 
 
 @dataclass(frozen=True)
@@ -44,96 +42,99 @@ def read_manifest(corpus: Path) -> list[tuple[str, str, Path]]:
     return rows
 
 
-def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
-    """n samples of 1/f noise (white noise shaped in the frequency domain), unit RMS."""
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    spectrum /= np.sqrt(np.maximum(np.arange(len(spectrum)), 1))
-    noise = np.fft.irfft(spectrum, n)
-    return noise / (np.sqrt(np.mean(noise**2)) + 1e-12)
-
-
-def degrade(samples: np.ndarray, condition: str, rng: np.random.Generator) -> np.ndarray:
-    """The excerpt as a platform might deliver it."""
-    if condition == "clean":
-        return samples
-    if condition == "pink_10db":
-        rms = np.sqrt(np.mean(samples**2)) + 1e-12
-        return samples + pink_noise(len(samples), rng) * rms / 10 ** (10 / 20)
-    if condition == "mp3_64k":
-        with tempfile.NamedTemporaryFile(suffix=".mp3") as tmp:
-            tmp.write(audio.encode(samples, style.SAMPLE_RATE, "mp3", bitrate=64000))
-            tmp.flush()
-            return audio.decode(tmp.name, style.SAMPLE_RATE, max_bytes=1 << 30, max_duration_s=3600).samples
-    raise ValueError(f"unknown condition {condition!r}")
-
-
 def analyse(track_id: str, artist: str, path: Path, seed: int) -> Track:
     """Style vectors of the whole track and of a 30 s mid-track excerpt in every condition."""
     samples = audio.decode(path, style.SAMPLE_RATE, max_bytes=1 << 31, max_duration_s=4 * 3600).samples
     rng = np.random.default_rng(seed)
-    n = int(EXCERPT_S * style.SAMPLE_RATE)
-    start = int(rng.integers(0, max(1, len(samples) - n)))
-    excerpt = samples[start : start + n]
-    return Track(
-        track_id,
-        artist,
-        style.style_vector(samples),
-        {c: style.style_vector(degrade(excerpt, c, rng)) for c in CONDITIONS},
-    )
+    return Track(track_id, artist, style.style_vector(samples), style_views.excerpt_vectors(samples, rng))
 
 
 @dataclass
 class Scores:
-    """Top-1 accuracy per condition, over every query of every split."""
+    """Per condition: top-1 accuracy over every query of every split (closed set), and the likeness
+    decision's outcomes: for registered artists' queries (best cosine, margin over the runner-up,
+    whether the nearest is right) and for queries of an artist left out of the collection (open
+    set: any candidate is false)."""
 
     hits: dict[str, int]
     total: dict[str, int]
     artists: int
     profile_tracks: int
     query_tracks: int
+    genuine: dict[str, list[tuple[float, float, bool]]] = field(default_factory=dict)
+    impostor: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     def top1(self, condition: str) -> float:
         return self.hits[condition] / max(self.total[condition], 1)
 
+    def detected(self, condition: str, threshold: float, margin: float = artist_profiles.LIKENESS_MARGIN) -> float:
+        """Share of registered artists' queries that become a candidate of the right artist."""
+        rows = self.genuine.get(condition, [])
+        return sum(ok and best >= threshold and gap >= margin for best, gap, ok in rows) / max(len(rows), 1)
+
+    def false_candidates(
+        self, condition: str, threshold: float, margin: float = artist_profiles.LIKENESS_MARGIN
+    ) -> float:
+        """Share of left-out artists' queries that become a candidate of some registered artist."""
+        rows = self.impostor.get(condition, [])
+        return sum(best >= threshold and gap >= margin for best, gap in rows) / max(len(rows), 1)
+
+    def threshold_for(self, false_rate: float, margin: float = artist_profiles.LIKENESS_MARGIN) -> float:
+        """The lowest threshold whose false-candidate rate, pooled over conditions, is at most `false_rate`."""
+        pooled = sorted((best for rows in self.impostor.values() for best, gap in rows if gap >= margin), reverse=True)
+        allowed = int(false_rate * sum(len(rows) for rows in self.impostor.values()))
+        return float(pooled[allowed]) + 1e-6 if allowed < len(pooled) else -1.0
+
+
+def _split(tracks: list[Track], artists: list[str], share: float, rng: np.random.Generator) -> tuple[list, list]:
+    profile_tracks, queries = [], []
+    for artist in artists:
+        own = [t for t in tracks if t.artist == artist]
+        order = rng.permutation(len(own))
+        cut = max(1, round(len(own) * share))
+        profile_tracks += [own[i] for i in order[:cut]]
+        queries += [own[i] for i in order[cut:]]
+    return profile_tracks, queries
+
+
+def _outcome(ranked: list[tuple[object, float]]) -> tuple[float, float]:
+    best = ranked[0][1]
+    return best, best - (ranked[1][1] if len(ranked) > 1 else -1.0)
+
 
 def evaluate(tracks: list[Track], profile_share: float = 0.5, splits: int = 10, seed: int = 0) -> Scores:
-    """Top-1 artist accuracy of held-out tracks' excerpts against centroid profiles, averaged over
-    seeded splits (per artist, `profile_share` of the tracks build the profile)."""
+    """Top-1 artist accuracy of held-out tracks' excerpts against the profiles, and the likeness
+    decision's outcomes closed and open set, over seeded splits (per artist, `profile_share` of the
+    tracks build the profile). The open set needs three artists: two stay registered."""
     artists = sorted({t.artist for t in tracks})
-    hits = dict.fromkeys(CONDITIONS, 0)
-    total = dict.fromkeys(CONDITIONS, 0)
+    scores = Scores(dict.fromkeys(CONDITIONS, 0), dict.fromkeys(CONDITIONS, 0), len(artists), 0, 0)
+    for condition in CONDITIONS:
+        scores.genuine[condition], scores.impostor[condition] = [], []
     rng = np.random.default_rng(seed)
-    n_profile = n_query = 0
     for _ in range(splits):
-        profile_tracks, queries = [], []
-        for artist in artists:
-            own = [t for t in tracks if t.artist == artist]
-            order = rng.permutation(len(own))
-            cut = max(1, round(len(own) * profile_share))
-            profile_tracks += [own[i] for i in order[:cut]]
-            queries += [own[i] for i in order[cut:]]
-        n_profile, n_query = len(profile_tracks), len(queries)
-        match = artist_matcher(profile_tracks)
+        profile_tracks, queries = _split(tracks, artists, profile_share, rng)
+        scores.profile_tracks, scores.query_tracks = len(profile_tracks), len(queries)
+        model = fit_profiles(profile_tracks)
         for condition in CONDITIONS:
             for query in queries:
-                hits[condition] += int(match(query.excerpts[condition]) == query.artist)
-                total[condition] += 1
-    return Scores(hits, total, len(artists), n_profile, n_query)
+                ranked = model.ranked(query.excerpts[condition])
+                right = ranked[0][0] == query.artist
+                scores.hits[condition] += int(right)
+                scores.total[condition] += 1
+                scores.genuine[condition].append((*_outcome(ranked), right))
+        if len(artists) < 3:
+            continue
+        for left_out in artists:
+            model = fit_profiles([t for t in profile_tracks if t.artist != left_out])
+            for condition in CONDITIONS:
+                for query in (q for q in queries if q.artist == left_out):
+                    scores.impostor[condition].append(_outcome(model.ranked(query.excerpts[condition])))
+    return scores
 
 
-def artist_matcher(registered: list[Track]) -> Callable[[np.ndarray], str]:
-    """A function from a query's raw style vector to the nearest registered artist's name.
-
-    Registered tracks are augmented as a registration would: the whole track and its excerpts in
-    every delivery condition, so the metric learns what degradation does within one artist."""
-    vectors = np.stack([v for t in registered for v in (t.whole, *t.excerpts.values())])
-    labels = np.array([t.artist for t in registered for _ in range(1 + len(t.excerpts))])
-    metric = style.Metric.fit(vectors, labels)
-    mapped = metric.apply(vectors)
-    names = sorted(set(labels))
-    profiles = np.stack([style.profile(mapped[labels == name]) for name in names])
-
-    def nearest(vector: np.ndarray) -> str:
-        return names[int(np.argmax(metric.apply(vector)[0] @ profiles.T))]
-
-    return nearest
+def fit_profiles(registered: list[Track]) -> artist_profiles.ProfileModel:
+    """Profiles of the registered tracks' artists, built as a registration builds them: the whole track
+    and its excerpt in every delivery condition (fingerprint.style_views.VIEWS)."""
+    vectors = np.stack([v for t in registered for v in (t.whole, *(t.excerpts[c] for c in CONDITIONS))])
+    keys = [(t.artist,) for t in registered for _ in style_views.VIEWS]
+    return artist_profiles.ProfileModel.fit(vectors, keys)

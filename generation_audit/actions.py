@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import AudioAsset
-from generation_audit import review_hook, verdict
+from generation_audit import imitation, review_hook, verdict
 from generation_audit.detectors import registry
 from generation_audit.models import Finding, ProvenanceRun
 
@@ -55,6 +55,15 @@ def current_run(asset_id: int, versions: dict[str, str] | None = None) -> Proven
 
 
 def run_provenance(asset_id: int) -> ProvenanceRun:
+    """`detect_provenance`, then the asset's possible AI imitations of artists are reported (idempotent: a
+    reused run still reports a scan that arrived after it, e.g. the same audio from another platform)."""
+    run = detect_provenance(asset_id)
+    if run.status == ProvenanceRun.Status.DONE:
+        imitation.report_imitations(asset_id)
+    return run
+
+
+def detect_provenance(asset_id: int) -> ProvenanceRun:
     """Run every registered detector on the asset and store one Finding each; idempotent.
 
     A finished (or still running) run with the same detector versions is returned as it is, so
@@ -133,4 +142,5 @@ def reroute_recent_verdicts(within: timedelta = timedelta(hours=3)) -> int:
         latest = review_hook.latest_finished_run(run.asset_id)
         if latest is not None and latest.pk == run.pk:
             changed += len(review_hook.route_existing_claims(run))
+            imitation.report_imitations(run.asset_id)  # idempotent: catches a report a crash left unmade
     return changed

@@ -122,12 +122,16 @@ def platform_party(platform: Platform) -> RightsHolder:
     return party
 
 
-def _uploader(match: Match | WorkMatch) -> RightsHolder | None:
+def uploader_of(scan: Scan) -> RightsHolder | None:
     """The party whose upload this is: the scan's platform account, else its submitter's party."""
-    if match.scan.platform_id is not None:
-        return platform_party(match.scan.platform)
-    parties = licensing.parties_of(match.scan.submitted_by)
+    if scan.platform_id is not None:
+        return platform_party(scan.platform)
+    parties = licensing.parties_of(scan.submitted_by)
     return parties[0] if parties else None
+
+
+def _uploader(match: Match | WorkMatch) -> RightsHolder | None:
+    return uploader_of(match.scan)
 
 
 def claim_match(match: Match, now: datetime.datetime | None = None) -> Claim | None:

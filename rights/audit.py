@@ -163,9 +163,11 @@ def _on_m2m(
 
 
 def audited_models() -> list[type[models.Model]]:
+    from catalog.models import ArtistAIConsent
     from rights import models as m
 
     return [
+        ArtistAIConsent,  # an artist's AI-likeness consent decides licences as much as the licences do
         m.RightsHolder,
         m.Ownership,
         m.OwnershipConflict,

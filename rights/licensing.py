@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from catalog.identifiers import normalize_territory
-from catalog.models import Recording, Work
+from catalog.models import Artist, ArtistAIConsent, Recording, Work
 from rights import licensing_terms
 from rights.audit import acting_as
 from rights.models import Licence, RightsHolder, UsageLine
@@ -41,13 +41,19 @@ def _day(at: datetime.date | datetime.datetime | None) -> datetime.date:
 
 
 def covering(
-    licensee: RightsHolder | int, *, recording: Recording | None = None, work: Work | None = None
+    licensee: RightsHolder | int,
+    *,
+    recording: Recording | None = None,
+    work: Work | None = None,
+    artist: Artist | None = None,
 ) -> QuerySet[Licence]:
     """Licences held by `licensee` that name the recording (directly, or through a catalogue slice: its
-    label or one of its releases) or the work. Terms are not checked here."""
-    if (recording is None) == (work is None):
-        raise ValueError("name exactly one of recording or work")
-    if recording is not None:
+    label or one of its releases), the work, or the artist (for likeness). Terms are not checked here."""
+    if sum(x is not None for x in (recording, work, artist)) != 1:
+        raise ValueError("name exactly one of recording, work or artist")
+    if artist is not None:
+        covers = Q(artists=artist)
+    elif recording is not None:
         covers = Q(recordings=recording) | Q(catalogue_releases__recordings=recording)
         if recording.label_id is not None:
             covers |= Q(catalogue_labels=recording.label_id)
@@ -77,28 +83,37 @@ def is_licensed(
     *,
     recording: Recording | None = None,
     work: Work | None = None,
+    artist: Artist | None = None,
 ) -> LicenceCheck:
-    """Whether `licensee` may make `use` of the recording (or work) in `territory` at `at` (default: now).
+    """Whether `licensee` may make `use` of the recording (or work, or an artist's likeness) in
+    `territory` at `at` (default: now).
 
     Licensed when one of the licensee's licences names the asset (or a catalogue slice holding it),
     grants the use, covers the territory, is in its term and not revoked, and has not used its
-    monthly cap. An unlicensed answer says why, so callers record a finding instead of allowing it.
+    monthly cap. An AI-likeness use also needs the artist's consent to it now (catalog.ArtistAIConsent):
+    an artist who opts out ends every licence's cover at once. An unlicensed answer says why, so
+    callers record a finding instead of allowing it.
     """
     if use not in licensing_terms.USES:
         raise ValueError(f"unknown use {use!r}; uses are {', '.join(licensing_terms.USES)}")
+    aspect = licensing_terms.likeness_aspect(use)
+    if bool(aspect) != (artist is not None):
+        raise ValueError("AI-likeness uses are asked of an artist, and an artist only of AI-likeness uses")
     territory = normalize_territory(territory)
     day = _day(at)
     if licensee is None:
         return LicenceCheck(False, None, "no licensee: an anonymous use is never licensed")
+    if artist is not None and not ArtistAIConsent.objects.filter(artist=artist, use=aspect, opted_in=True).exists():
+        return LicenceCheck(False, None, f"{artist} has not opted in to AI likeness use '{aspect}'")
     refusals = []
-    for licence in covering(licensee, recording=recording, work=work):
+    for licence in covering(licensee, recording=recording, work=work, artist=artist):
         used = uses_this_month(licence, day) if licence.cap_uses is not None else 0
         why = licensing_terms.refusal(licence.terms(), use, territory, day, used)
         if not why:
             return LicenceCheck(True, licence, f"licence {licence.reference} covers {use} in {territory} on {day}")
         refusals.append(f"licence {licence.reference} {why}")
     if not refusals:
-        asset = recording or work
+        asset = recording or work or artist
         return LicenceCheck(False, None, f"no licence of this licensee covers {asset}")
     return LicenceCheck(False, None, "; ".join(refusals), tuple(refusals))
 
@@ -110,14 +125,19 @@ def licensed_territories(
     *,
     recording: Recording | None = None,
     work: Work | None = None,
+    artist: Artist | None = None,
 ) -> tuple[frozenset[str], list[Licence]]:
     """Every territory where `is_licensed` would say yes for this use on `day`, and the licences that
-    grant them (for the allow-list, which needs all territories at once)."""
+    grant them (for the allow-list, which needs all territories at once). An AI-likeness use the
+    artist has not opted in to is licensed nowhere."""
     from rights import territories as territory_lists
 
+    aspect = licensing_terms.likeness_aspect(use)
+    if artist is not None and not ArtistAIConsent.objects.filter(artist=artist, use=aspect, opted_in=True).exists():
+        return frozenset(), []
     granted: set[str] = set()
     used: list[Licence] = []
-    for licence in covering(licensee, recording=recording, work=work):
+    for licence in covering(licensee, recording=recording, work=work, artist=artist):
         terms = licence.terms()
         count = uses_this_month(licence, day) if licence.cap_uses is not None else 0
         probe = next(iter(territory_lists.expand(terms.territories, terms.excluded_territories)), None)

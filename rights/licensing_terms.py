@@ -24,6 +24,11 @@ class Use(enum.StrEnum):
     AI_TRAINING = "ai_training"
     AI_GENERATION = "ai_generation"
     RECOMMENDATION = "recommendation"
+    # An artist's likeness, licensed per artist (Licence.artists) and only while the artist consents to
+    # that use (catalog.ArtistAIConsent, whose use is the suffix).
+    AI_LIKENESS_VOICE = "ai_likeness_voice"
+    AI_LIKENESS_STYLE = "ai_likeness_style"
+    AI_LIKENESS_NAME = "ai_likeness_name"
 
     @property
     def label(self) -> str:
@@ -31,6 +36,13 @@ class Use(enum.StrEnum):
 
 
 USES: tuple[str, ...] = tuple(use.value for use in Use)
+LIKENESS_PREFIX = "ai_likeness_"
+LIKENESS_USES: tuple[str, ...] = tuple(use for use in USES if use.startswith(LIKENESS_PREFIX))
+
+
+def likeness_aspect(use: str) -> str:
+    """The artist-consent use (catalog.AILikenessUse value) behind a likeness licence use; '' for others."""
+    return use.removeprefix(LIKENESS_PREFIX) if use in LIKENESS_USES else ""
 
 
 @dataclass(frozen=True)

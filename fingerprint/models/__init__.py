@@ -3,11 +3,12 @@
 
 from fingerprint.models.platforms import ApiToken, Platform, Submission, WebhookDelivery, WebhookEndpoint
 from fingerprint.models.references import ReferenceUpload
-from fingerprint.models.scans import Match, ReferenceFingerprint, Scan, WorkMatch
+from fingerprint.models.scans import ArtistMatch, Match, ReferenceFingerprint, Scan, WorkMatch
 from fingerprint.models.sources import Fetch, Source
 
 __all__ = [
     "ApiToken",
+    "ArtistMatch",
     "Fetch",
     "Match",
     "Platform",

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from catalog.models import AudioAsset, Recording, Work
+from catalog.models import Artist, AudioAsset, Recording, Work
 
 
 class ReferenceFingerprint(models.Model):
@@ -164,3 +164,23 @@ class WorkMatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.work} at {self.query_start_s:.1f}-{self.query_end_s:.1f} s ({self.summary})"
+
+
+class ArtistMatch(models.Model):
+    """An upload with no recording or work match that sounds like a registered artist: an imitation
+    candidate (fingerprint.artist_index). Style likeness, not identity: it says "sounds like", and
+    generation_audit turns it into a possible-AI-imitation report when the upload is judged generated."""
+
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="artist_matches")
+    artist = models.ForeignKey(Artist, on_delete=models.PROTECT, related_name="likeness_matches")
+    similarity = models.FloatField(help_text="Cosine to the artist's style profile, in the collection's metric.")
+    margin = models.FloatField(help_text="How far the artist is ahead of the next most alike artist.")
+    style_version = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["scan", "-similarity"]
+        constraints = [models.UniqueConstraint(fields=["scan", "artist"], name="artist_match_one_per_artist_per_scan")]
+
+    def __str__(self) -> str:
+        return f"sounds like {self.artist} (similarity {self.similarity:.2f})"

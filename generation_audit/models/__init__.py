@@ -1,6 +1,7 @@
-"""generation_audit's models: provenance runs and findings; licensed AI services, their ledger,
-generated outputs and training manifests."""
+"""generation_audit's models: provenance runs and findings; possible AI imitations of artists;
+licensed AI services, their ledger, generated outputs and training manifests."""
 
+from generation_audit.models.imitation import ImitationReport
 from generation_audit.models.provenance import Finding, ProvenanceRun
 from generation_audit.models.services import (
     AIService,
@@ -16,6 +17,7 @@ __all__ = [
     "AIService",
     "Finding",
     "GeneratedOutput",
+    "ImitationReport",
     "LedgerEntry",
     "OutputAttribution",
     "ProvenanceRun",

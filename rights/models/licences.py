@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from catalog.models import Label, Recording, Release, Work
+from catalog.models import Artist, Label, Recording, Release, Work
 from rights import licensing_terms
 from rights.models.ownership import normalise_territory_field
 from rights.models.parties import RightsHolder
@@ -37,6 +37,13 @@ class Licence(models.Model):
     licensee = models.ForeignKey(RightsHolder, on_delete=models.PROTECT, related_name="licences_held")
     recordings = models.ManyToManyField(Recording, blank=True, related_name="licences")
     works = models.ManyToManyField(Work, blank=True, related_name="licences")
+    artists = models.ManyToManyField(
+        Artist,
+        blank=True,
+        related_name="likeness_licences",
+        help_text="Artists whose likeness (voice, style, name) the AI-likeness uses cover, each only while the "
+        "artist consents to that use.",
+    )
     catalogue_labels = models.ManyToManyField(
         Label, blank=True, related_name="licences", help_text="Catalogue slice: every recording of these labels."
     )

@@ -11,44 +11,22 @@ import numpy as np
 from django.core.management import call_command
 
 from fingerprint import audio, style
+from tests import audio as test_audio
 
 RATE = style.SAMPLE_RATE
 
 
-def _track(artist: int, seed: int, seconds: float = 40.0) -> np.ndarray:
-    """A synthetic 'artist': artist 0 plays low sustained tones on a slow pulse, artist 1 bright
-    short plucks at a fast pulse; each track has its own notes and tempo within the artist's range."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * RATE)) / RATE
-    out = np.zeros_like(t)
-    if artist == 0:
-        beat = 60 / rng.uniform(60, 75)
-        for start in np.arange(0, seconds, beat):
-            f = rng.choice([110, 130.8, 146.8, 164.8]) * rng.choice([1, 2])
-            idx = (t >= start) & (t < start + beat)
-            env = np.exp(-(t[idx] - start) * 1.5)
-            out[idx] += env * (np.sin(2 * np.pi * f * t[idx]) + 0.3 * np.sin(4 * np.pi * f * t[idx]))
-    else:
-        beat = 60 / rng.uniform(150, 175) / 2
-        for start in np.arange(0, seconds, beat):
-            f = rng.choice([880, 1046, 1174, 1318]) * rng.choice([1, 2])
-            idx = (t >= start) & (t < start + beat)
-            env = np.exp(-(t[idx] - start) * 30)
-            out[idx] += env * np.sign(np.sin(2 * np.pi * f * t[idx]))
-    return (0.3 * out / np.abs(out).max()).astype(np.float32)
-
-
 def test_a_track_is_as_like_itself_at_any_level() -> None:
-    samples = _track(0, 1)
+    samples = test_audio.artist_track(0, 1)
     loud, quiet = style.style_vector(samples), style.style_vector(samples * 0.1)
     assert np.allclose(loud, quiet, atol=1e-3)
 
 
 def test_two_tracks_of_one_artist_are_closer_than_tracks_of_two_artists() -> None:
-    tracks = {(a, s): style.style_vector(_track(a, s)) for a in (0, 1) for s in range(4)}
+    tracks = {(a, s): style.style_vector(test_audio.artist_track(a, s)) for a in (0, 1) for s in range(4)}
     labels = np.array([a for a, _ in tracks])
     metric = style.Metric.fit(np.stack(list(tracks.values())), labels)
-    query_same, query_other = style.style_vector(_track(0, 10)), style.style_vector(_track(1, 10))
+    query_same, query_other = style.style_vector(test_audio.artist_track(0, 10)), style.style_vector(test_audio.artist_track(1, 10))
     profile_0 = style.profile(metric.apply(np.stack([v for (a, _), v in tracks.items() if a == 0])))
     assert float(metric.apply(query_same)[0] @ profile_0) > float(metric.apply(query_other)[0] @ profile_0)
 
@@ -62,7 +40,7 @@ def test_eval_artists_reports_top1_per_condition(tmp_path: Path) -> None:
         for artist in (0, 1):
             for seed in range(4):
                 track_id = f"artist{artist}-{seed}"
-                wav = audio.encode(_track(artist, 100 * artist + seed), RATE, "wav")
+                wav = audio.encode(test_audio.artist_track(artist, 100 * artist + seed), RATE, "wav")
                 (corpus / "wav" / f"{track_id}.wav").write_bytes(wav)
                 writer.writerow([track_id, "public", f"artist{artist}", "", "40", "", ""])
     out = io.StringIO()

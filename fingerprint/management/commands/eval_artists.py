@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from fingerprint import artist_eval, style
+from fingerprint import artist_eval, artist_profiles, style
 from fingerprint.audio import AudioError
 from fingerprint.management.commands._lists import ProgressBar
 
@@ -53,9 +54,22 @@ class Command(BaseCommand):
             f"{scores.artists} artists; per split {scores.profile_tracks} profile tracks, {scores.query_tracks} "
             f"held-out query tracks; {splits} splits; {artist_eval.EXCERPT_S:.0f} s excerpts"
         )
-        out(f"{'condition':<12} {'top-1':>7} {'queries':>8}")
+        threshold, margin = artist_profiles.LIKENESS_THRESHOLD, artist_profiles.LIKENESS_MARGIN
+        out(f"likeness decision: cosine >= {threshold:.2f} and {margin:.2f} over the runner-up")
+        out(f"{'condition':<12} {'top-1':>7} {'queries':>8} {'flagged right':>14} {'false (open set)':>17}")
         for condition in artist_eval.CONDITIONS:
-            out(f"{condition:<12} {scores.top1(condition):>7.1%} {scores.total[condition]:>8}")
+            false = scores.false_candidates(condition, threshold)
+            opened = len(scores.impostor[condition])
+            out(
+                f"{condition:<12} {scores.top1(condition):>7.1%} {scores.total[condition]:>8} "
+                f"{scores.detected(condition, threshold):>14.1%} "
+                f"{(f'{false:.1%} of {opened}' if opened else 'n/a (< 3 artists)'):>17}"
+            )
+        if any(scores.impostor.values()):
+            for rate in (0.05, 0.01):
+                at = scores.threshold_for(rate)
+                flagged = np.mean([scores.detected(c, at) for c in artist_eval.CONDITIONS])
+                out(f"threshold for <= {rate:.0%} false candidates (pooled): {at:.3f}, flagged right {flagged:.1%}")
         worst = min(scores.top1(c) for c in artist_eval.CONDITIONS)
         verdict = "met" if worst >= TARGET_TOP1 else "MISSED"
         out(f"target top-1 >= {TARGET_TOP1:.0%} on held-out tracks: {verdict} (worst condition {worst:.1%})")

@@ -1,0 +1,244 @@
+"""The artists' index: one style profile per registered artist, searched with faiss, to find uploads that
+sound like an artist without using any of their recordings (imitation candidates).
+
+Registered reference audio gives style rows (fingerprint.style_views: the whole track and an excerpt
+as platforms deliver it); a recording's rows count for each of its artists. The profiles and the
+metric they live in (fingerprint.artist_profiles) are refitted from all rows whenever rows or a
+recording's artists change: fitting takes well under a second for thousands of tracks, and a
+metric fitted on the whole collection is what the evaluation measures.
+
+On disk, under FINGERPRINT_INDEX_DIR/artists:
+    styles.npy              the raw style rows, one record per reference asset: asset id, recording
+                            id, (len(VIEWS), style.DIM) vectors
+    metric-<digest>.npz     a fitted metric (mean, scale, transform), named by its content
+    index/                  a VectorIndex of the profiles (ref id = artist pk), whose model version
+                            names the metric's digest, so a profile is never read in another metric
+    METRIC                  the digest of the live metric; replaced after the index is published.
+                            A reader that catches the two a moment apart re-reads once.
+    .lock                   serialises writers across processes
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+
+from catalog.models import AudioAsset, Recording
+from fingerprint import artist_profiles, audio, file_lock, style, style_views
+from fingerprint.index import VectorIndex, VectorIndexMismatchError
+
+logger = logging.getLogger(__name__)
+
+SEARCH_K = 3  # the nearest artist and two runners-up: the decision needs the margin
+MIN_QUERY_S = 5.0  # seconds: under this the rhythm block and the timbre statistics are noise
+_QUERY_CHUNK = 2000  # recording ids per database query (SQLite limits bound parameters)
+_ROW_DTYPE = np.dtype([("asset", "<i8"), ("recording", "<i8"), ("vectors", "<f4", (len(style_views.VIEWS), style.DIM))])
+_stores: dict[Path, ArtistStore] = {}
+
+
+@dataclass(frozen=True)
+class ArtistLikeness:
+    """An upload's likeness to its nearest registered artist, and whether that makes it a candidate."""
+
+    artist_id: int
+    similarity: float  # cosine in the collection's metric
+    margin: float  # over the runner-up artist (1 + similarity when there is no other artist)
+    candidate: bool
+    style_version: str = style.STYLE_VERSION
+
+
+class ArtistStore:
+    """Style rows, the fitted metric and the artist-profile index (see the module docstring)."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.styles_path = self.directory / "styles.npy"
+        self._indexes: dict[str, VectorIndex] = {}  # by metric digest: each loads its generation once
+
+    # --- reading ---------------------------------------------------------------------------------
+    def rows(self) -> np.ndarray:
+        try:
+            table = np.load(self.styles_path)
+        except FileNotFoundError:
+            return np.zeros(0, _ROW_DTYPE)
+        if table.dtype != _ROW_DTYPE:
+            raise VectorIndexMismatchError(
+                f"{self.styles_path} holds {table.dtype}, not {style.STYLE_VERSION} rows: "
+                "run python manage.py build_index"
+            )
+        return table
+
+    def _digest(self) -> str:
+        try:
+            return (self.directory / "METRIC").read_text().strip()
+        except FileNotFoundError:
+            return ""
+
+    def _index(self, digest: str) -> VectorIndex:
+        if digest not in self._indexes:
+            self._indexes = {
+                digest: VectorIndex(self.directory / "index", style.DIM, f"{style.STYLE_VERSION}:{digest}")
+            }
+        return self._indexes[digest]
+
+    def _metric(self, digest: str) -> style.Metric:
+        with np.load(self.directory / f"metric-{digest}.npz") as data:
+            return style.Metric(data["mean"], data["scale"], data["transform"])
+
+    def artist_count(self) -> int:
+        digest = self._digest()
+        return len(self._index(digest)) if digest else 0
+
+    def nearest(self, vector: np.ndarray) -> ArtistLikeness | None:
+        """The registered artist a raw style vector is most like; None when no artist has a profile."""
+        for attempt in range(2):
+            digest = self._digest()
+            if not digest:
+                return None
+            try:
+                mapped = self._metric(digest).apply(vector)
+                found = self._index(digest).search(mapped, SEARCH_K)
+                break
+            except (VectorIndexMismatchError, FileNotFoundError):
+                if attempt:  # a writer published between our two reads twice over: a damaged store
+                    raise
+        ranked = [(int(a), float(s)) for a, s in zip(found.ref_ids[0], found.scores[0], strict=True) if a >= 0]
+        if not ranked:
+            return None
+        artist, similarity = ranked[0]
+        margin = similarity - (ranked[1][1] if len(ranked) > 1 else -1.0)
+        return ArtistLikeness(artist, similarity, margin, artist_profiles.decide(ranked) is not None)
+
+    # --- writing ---------------------------------------------------------------------------------
+    def update(self, changes: Mapping[int, tuple[int, np.ndarray] | None]) -> None:
+        """Set these assets' rows ((recording id, vectors), or None: gone) and refit the profiles."""
+        with file_lock.exclusive(self.directory):
+            table = self.rows()
+            kept = table[~np.isin(table["asset"], np.fromiter(changes, np.int64, len(changes)))]
+            new = [(asset, *row) for asset, row in changes.items() if row is not None]
+            self._publish(np.concatenate([kept, _rows(new)]))
+
+    def replace(self, rows: Iterable[tuple[int, int, np.ndarray]]) -> None:
+        """Every asset's rows replaced with these (asset id, recording id, vectors); profiles refitted."""
+        with file_lock.exclusive(self.directory):
+            self._publish(_rows(list(rows)))
+
+    def refit(self) -> None:
+        """Profiles refitted from the rows, e.g. after a recording's artists changed."""
+        with file_lock.exclusive(self.directory):
+            self._publish(self.rows())
+
+    def _publish(self, table: np.ndarray) -> None:
+        table = np.sort(table, order="asset")
+        _atomic_write(self.styles_path, _npy_bytes(table))
+        artists_of = recording_artists(table["recording"].tolist())
+        keep = [i for i, rid in enumerate(table["recording"].tolist()) if artists_of.get(rid)]
+        if not keep:  # no artist has a profile: readers see an empty METRIC and search nothing
+            _atomic_write(self.directory / "METRIC", b"")
+            return
+        views = len(style_views.VIEWS)
+        vectors = table["vectors"][keep].reshape(-1, style.DIM)
+        keys = [tuple(artists_of[int(table["recording"][i])]) for i in keep for _ in range(views)]
+        model = artist_profiles.ProfileModel.fit(vectors, keys)
+        metric = model.metric
+        payload = io.BytesIO()
+        np.savez(payload, mean=metric.mean, scale=metric.scale, transform=metric.transform)
+        digest = hashlib.sha256(payload.getvalue()).hexdigest()[:16]
+        _atomic_write(self.directory / f"metric-{digest}.npz", payload.getvalue())
+        zero = np.zeros(1, np.float32)
+        self._index(digest).rebuild((int(key), model.profiles[i][None, :], zero) for i, key in enumerate(model.keys))
+        _atomic_write(self.directory / "METRIC", digest.encode())
+        for old in self.directory.glob("metric-*.npz"):
+            if old.name != f"metric-{digest}.npz":
+                old.unlink(missing_ok=True)
+
+
+def _rows(items: list[tuple[int, int, np.ndarray]]) -> np.ndarray:
+    rows = np.zeros(len(items), _ROW_DTYPE)
+    for i, (asset, recording, vectors) in enumerate(items):
+        rows[i] = (asset, recording, np.asarray(vectors, np.float32))
+    return rows
+
+
+def _npy_bytes(table: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, table)
+    return buffer.getvalue()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write beside the target, flush to disk, then rename over it: readers see old or new, whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def recording_artists(recording_ids: list[int]) -> dict[int, list[int]]:
+    """Each recording's artist pks, sorted (a recording with none has no entry)."""
+    through = Recording.artists.through
+    found: dict[int, list[int]] = {}
+    ids = sorted(set(recording_ids))
+    for start in range(0, len(ids), _QUERY_CHUNK):
+        pairs = through.objects.filter(recording_id__in=ids[start : start + _QUERY_CHUNK]).values_list(
+            "recording_id", "artist_id"
+        )
+        for recording_id, artist_id in pairs:
+            found.setdefault(recording_id, []).append(artist_id)
+    return {rid: sorted(artists) for rid, artists in found.items()}
+
+
+def store() -> ArtistStore:
+    """The process's artist store for the configured index directory."""
+    directory = Path(settings.FINGERPRINT_INDEX_DIR) / "artists"
+    if directory not in _stores:
+        _stores[directory] = ArtistStore(directory)
+    return _stores[directory]
+
+
+def decode_for_style(path: Path) -> np.ndarray:
+    """Mono samples at the style rate (timbre needs the band up to 7.6 kHz the analysis rate lacks)."""
+    return audio.decode(
+        path, style.SAMPLE_RATE, max_bytes=settings.AUDIO_MAX_BYTES, max_duration_s=settings.AUDIO_MAX_DURATION_S
+    ).samples
+
+
+def registration_rows(path: Path) -> np.ndarray:
+    """The style rows of a reference file (see fingerprint.style_views.registration_vectors)."""
+    return style_views.registration_vectors(decode_for_style(path))
+
+
+def likeness(path: Path) -> ArtistLikeness | None:
+    """The upload's likeness to its nearest registered artist; None when there is no artist profile or
+    the audio is too short to say."""
+    target = store()
+    if not target.artist_count():
+        return None
+    samples = decode_for_style(path)
+    if len(samples) < MIN_QUERY_S * style.SAMPLE_RATE:
+        return None
+    return target.nearest(style.style_vector(samples))
+
+
+def rebuild() -> int:
+    """Style rows of every reference asset recomputed from its file and the profiles refitted; returns
+    how many assets gave rows (an unreadable file is logged and left out)."""
+    items = []
+    for asset in AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE, recording__isnull=False).order_by("pk"):
+        try:
+            items.append((asset.pk, asset.recording_id, registration_rows(Path(asset.file.path))))
+        except (OSError, audio.AudioError):
+            logger.warning("Reference asset %s cannot be read; the artists' index leaves it out", asset.pk)
+    store().replace(items)
+    return len(items)

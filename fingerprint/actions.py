@@ -223,7 +223,8 @@ def _analyse_reference(registration: Registration) -> _Analysed | None:
     if len(marks) < MIN_REFERENCE_LANDMARKS:
         raise audio.AudioError("no_landmarks", "The audio has too little spectral structure to fingerprint.")
     item = _Analysed(registration, sha256, existing, decoded.info, marks)
-    item.style_rows = _artist_index().registration_rows(path)
+    if registration.recording.artists.exists():  # only a recording with an artist shapes a profile
+        item.style_rows = _artist_index().registration_rows(path)
     model = embedder()
     if model is not None:
         item.vectors, item.vector_times_s = model.embed_audio(decoded.samples)
@@ -277,9 +278,13 @@ def _store_and_index(items: list[_Analysed]) -> None:
                 known = {pk: i.vectors for (pk, _), i in zip(batch, items, strict=True) if i.vectors is not None}
                 profiles.refresh(model, recording_ids, known)
             styled = True
-            _artist_index().store().update(
-                {i.registration.asset.pk: (i.registration.recording.pk, i.style_rows) for i in items}  # type: ignore[union-attr]
-            )
+            styled_rows = {
+                i.registration.asset.pk: (i.registration.recording.pk, i.style_rows)  # type: ignore[union-attr]
+                for i in items
+                if i.style_rows is not None
+            }
+            if styled_rows:
+                _artist_index().store().update(styled_rows)
     except BaseException:
         for ref_id in indexed:
             store.remove(ref_id)
@@ -422,7 +427,8 @@ def identify_scan(scan_id: int) -> Scan:
                 scan=scan,
                 artist_id=sounds_like.artist_id,
                 similarity=round(sounds_like.similarity, 4),
-                margin=round(sounds_like.margin, 4),
+                typicality=None if sounds_like.typicality is None else round(sounds_like.typicality, 4),
+                exclusivity=round(sounds_like.exclusivity or 0.0, 4),
                 style_version=sounds_like.style_version,
             )
         scan.status = Scan.Status.DONE

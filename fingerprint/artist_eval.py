@@ -52,38 +52,30 @@ def analyse(track_id: str, artist: str, path: Path, seed: int) -> Track:
 @dataclass
 class Scores:
     """Per condition: top-1 accuracy over every query of every split (closed set), and the likeness
-    decision's outcomes: for registered artists' queries (best cosine, margin over the runner-up,
-    whether the nearest is right) and for queries of an artist left out of the collection (open
-    set: any candidate is false)."""
+    decision's outcomes: for registered artists' queries (the nearest artist's typicality and
+    exclusivity, whether the nearest is right) and for queries of an artist left out of the
+    collection (open set: any candidate is false)."""
 
     hits: dict[str, int]
     total: dict[str, int]
     artists: int
     profile_tracks: int
     query_tracks: int
-    genuine: dict[str, list[tuple[float, float, bool]]] = field(default_factory=dict)
-    impostor: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    genuine: dict[str, list[tuple[float | None, float | None, bool]]] = field(default_factory=dict)
+    impostor: dict[str, list[tuple[float | None, float | None]]] = field(default_factory=dict)
 
     def top1(self, condition: str) -> float:
         return self.hits[condition] / max(self.total[condition], 1)
 
-    def detected(self, condition: str, threshold: float, margin: float = artist_profiles.LIKENESS_MARGIN) -> float:
+    def detected(self, condition: str, cohort_share: float = artist_profiles.LIKENESS_COHORT_SHARE) -> float:
         """Share of registered artists' queries that become a candidate of the right artist."""
         rows = self.genuine.get(condition, [])
-        return sum(ok and best >= threshold and gap >= margin for best, gap, ok in rows) / max(len(rows), 1)
+        return sum(ok and artist_profiles.decide(typ, exc, cohort_share) for typ, exc, ok in rows) / max(len(rows), 1)
 
-    def false_candidates(
-        self, condition: str, threshold: float, margin: float = artist_profiles.LIKENESS_MARGIN
-    ) -> float:
+    def false_candidates(self, condition: str, cohort_share: float = artist_profiles.LIKENESS_COHORT_SHARE) -> float:
         """Share of left-out artists' queries that become a candidate of some registered artist."""
         rows = self.impostor.get(condition, [])
-        return sum(best >= threshold and gap >= margin for best, gap in rows) / max(len(rows), 1)
-
-    def threshold_for(self, false_rate: float, margin: float = artist_profiles.LIKENESS_MARGIN) -> float:
-        """The lowest threshold whose false-candidate rate, pooled over conditions, is at most `false_rate`."""
-        pooled = sorted((best for rows in self.impostor.values() for best, gap in rows if gap >= margin), reverse=True)
-        allowed = int(false_rate * sum(len(rows) for rows in self.impostor.values()))
-        return float(pooled[allowed]) + 1e-6 if allowed < len(pooled) else -1.0
+        return sum(artist_profiles.decide(typ, exc, cohort_share) for typ, exc in rows) / max(len(rows), 1)
 
 
 def _split(tracks: list[Track], artists: list[str], share: float, rng: np.random.Generator) -> tuple[list, list]:
@@ -95,11 +87,6 @@ def _split(tracks: list[Track], artists: list[str], share: float, rng: np.random
         profile_tracks += [own[i] for i in order[:cut]]
         queries += [own[i] for i in order[cut:]]
     return profile_tracks, queries
-
-
-def _outcome(ranked: list[tuple[object, float]]) -> tuple[float, float]:
-    best = ranked[0][1]
-    return best, best - (ranked[1][1] if len(ranked) > 1 else -1.0)
 
 
 def evaluate(tracks: list[Track], profile_share: float = 0.5, splits: int = 10, seed: int = 0) -> Scores:
@@ -117,18 +104,21 @@ def evaluate(tracks: list[Track], profile_share: float = 0.5, splits: int = 10, 
         model = fit_profiles(profile_tracks)
         for condition in CONDITIONS:
             for query in queries:
-                ranked = model.ranked(query.excerpts[condition])
-                right = ranked[0][0] == query.artist
+                found = model.likeness(query.excerpts[condition])
+                right = found is not None and found.key == query.artist
                 scores.hits[condition] += int(right)
                 scores.total[condition] += 1
-                scores.genuine[condition].append((*_outcome(ranked), right))
+                scores.genuine[condition].append(
+                    (found.typicality, found.exclusivity, right) if found else (None, None, False)
+                )
         if len(artists) < 3:
             continue
         for left_out in artists:
             model = fit_profiles([t for t in profile_tracks if t.artist != left_out])
             for condition in CONDITIONS:
                 for query in (q for q in queries if q.artist == left_out):
-                    scores.impostor[condition].append(_outcome(model.ranked(query.excerpts[condition])))
+                    found = model.likeness(query.excerpts[condition])
+                    scores.impostor[condition].append((found.typicality, found.exclusivity) if found else (None, None))
     return scores
 
 
@@ -137,4 +127,6 @@ def fit_profiles(registered: list[Track]) -> artist_profiles.ProfileModel:
     and its excerpt in every delivery condition (fingerprint.style_views.VIEWS)."""
     vectors = np.stack([v for t in registered for v in (t.whole, *(t.excerpts[c] for c in CONDITIONS))])
     keys = [(t.artist,) for t in registered for _ in style_views.VIEWS]
-    return artist_profiles.ProfileModel.fit(vectors, keys)
+    tracks = [t.track_id for t in registered for _ in style_views.VIEWS]
+    excerpt_rows = [view != "whole" for _ in registered for view in style_views.VIEWS]
+    return artist_profiles.ProfileModel.fit(vectors, keys, tracks, excerpt_rows)

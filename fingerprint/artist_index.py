@@ -10,7 +10,9 @@ metric fitted on the whole collection is what the evaluation measures.
 On disk, under FINGERPRINT_INDEX_DIR/artists:
     styles.npy              the raw style rows, one record per reference asset: asset id, recording
                             id, (len(VIEWS), style.DIM) vectors
-    metric-<digest>.npz     a fitted metric (mean, scale, transform), named by its content
+    metric-<digest>.npz     a fitted metric (mean, scale, transform) and each artist's two
+                            yardsticks (artist_profiles: own and cohort similarities), named by
+                            its content
     index/                  a VectorIndex of the profiles (ref id = artist pk), whose model version
                             names the metric's digest, so a profile is never read in another metric
     METRIC                  the digest of the live metric; replaced after the index is published.
@@ -37,7 +39,6 @@ from fingerprint.index import VectorIndex, VectorIndexMismatchError
 
 logger = logging.getLogger(__name__)
 
-SEARCH_K = 3  # the nearest artist and two runners-up: the decision needs the margin
 MIN_QUERY_S = 5.0  # seconds: under this the rhythm block and the timbre statistics are noise
 _QUERY_CHUNK = 2000  # recording ids per database query (SQLite limits bound parameters)
 _ROW_DTYPE = np.dtype([("asset", "<i8"), ("recording", "<i8"), ("vectors", "<f4", (len(style_views.VIEWS), style.DIM))])
@@ -50,7 +51,8 @@ class ArtistLikeness:
 
     artist_id: int
     similarity: float  # cosine in the collection's metric
-    margin: float  # over the runner-up artist (1 + similarity when there is no other artist)
+    typicality: float | None  # share of the artist's own excerpts no closer (artist_profiles)
+    exclusivity: float | None  # share of other artists' excerpts no closer
     candidate: bool
     style_version: str = style.STYLE_VERSION
 
@@ -89,9 +91,17 @@ class ArtistStore:
             }
         return self._indexes[digest]
 
-    def _metric(self, digest: str) -> style.Metric:
+    def _metric(self, digest: str) -> tuple[style.Metric, dict[str, dict[int, np.ndarray]]]:
+        """The metric and every artist's sorted yardsticks ("own", "cohort": artist pk -> similarities)."""
         with np.load(self.directory / f"metric-{digest}.npz") as data:
-            return style.Metric(data["mean"], data["scale"], data["transform"])
+            metric = style.Metric(data["mean"], data["scale"], data["transform"])
+            yardsticks = {}
+            for name in ("own", "cohort"):
+                offsets = data[f"{name}_offsets"]
+                yardsticks[name] = {
+                    int(key): data[f"{name}_values"][offsets[i] : offsets[i + 1]] for i, key in enumerate(data["keys"])
+                }
+        return metric, yardsticks
 
     def artist_count(self) -> int:
         digest = self._digest()
@@ -104,18 +114,20 @@ class ArtistStore:
             if not digest:
                 return None
             try:
-                mapped = self._metric(digest).apply(vector)
-                found = self._index(digest).search(mapped, SEARCH_K)
+                metric, yardsticks = self._metric(digest)
+                found = self._index(digest).search(metric.apply(vector), 1)
                 break
             except (VectorIndexMismatchError, FileNotFoundError):
                 if attempt:  # a writer published between our two reads twice over: a damaged store
                     raise
-        ranked = [(int(a), float(s)) for a, s in zip(found.ref_ids[0], found.scores[0], strict=True) if a >= 0]
-        if not ranked:
+        artist, similarity = int(found.ref_ids[0][0]), float(found.scores[0][0])
+        if artist < 0:
             return None
-        artist, similarity = ranked[0]
-        margin = similarity - (ranked[1][1] if len(ranked) > 1 else -1.0)
-        return ArtistLikeness(artist, similarity, margin, artist_profiles.decide(ranked) is not None)
+        none = np.zeros(0, np.float32)
+        typicality = artist_profiles.share_below(yardsticks["own"].get(artist, none), similarity)
+        exclusivity = artist_profiles.share_below(yardsticks["cohort"].get(artist, none), similarity)
+        candidate = artist_profiles.decide(typicality, exclusivity)
+        return ArtistLikeness(artist, similarity, typicality, exclusivity, candidate)
 
     # --- writing ---------------------------------------------------------------------------------
     def update(self, changes: Mapping[int, tuple[int, np.ndarray] | None]) -> None:
@@ -144,13 +156,24 @@ class ArtistStore:
         if not keep:  # no artist has a profile: readers see an empty METRIC and search nothing
             _atomic_write(self.directory / "METRIC", b"")
             return
-        views = len(style_views.VIEWS)
         vectors = table["vectors"][keep].reshape(-1, style.DIM)
-        keys = [tuple(artists_of[int(table["recording"][i])]) for i in keep for _ in range(views)]
-        model = artist_profiles.ProfileModel.fit(vectors, keys)
+        keys = [tuple(artists_of[int(table["recording"][i])]) for i in keep for _ in style_views.VIEWS]
+        tracks = [int(table["asset"][i]) for i in keep for _ in style_views.VIEWS]
+        excerpt_rows = [view != "whole" for _ in keep for view in style_views.VIEWS]
+        model = artist_profiles.ProfileModel.fit(vectors, keys, tracks, excerpt_rows)
         metric = model.metric
         payload = io.BytesIO()
-        np.savez(payload, mean=metric.mean, scale=metric.scale, transform=metric.transform)
+        np.savez(
+            payload,
+            mean=metric.mean,
+            scale=metric.scale,
+            transform=metric.transform,
+            keys=np.array(model.keys, np.int64),
+            own_values=np.concatenate([*model.own, np.zeros(0, np.float32)]),
+            own_offsets=np.cumsum([0, *(len(t) for t in model.own)]),
+            cohort_values=np.concatenate([*model.cohort, np.zeros(0, np.float32)]),
+            cohort_offsets=np.cumsum([0, *(len(t) for t in model.cohort)]),
+        )
         digest = hashlib.sha256(payload.getvalue()).hexdigest()[:16]
         _atomic_write(self.directory / f"metric-{digest}.npz", payload.getvalue())
         zero = np.zeros(1, np.float32)
@@ -231,14 +254,48 @@ def likeness(path: Path) -> ArtistLikeness | None:
     return target.nearest(style.style_vector(samples))
 
 
+def _asset_rows(asset: AudioAsset) -> np.ndarray | None:
+    try:
+        return registration_rows(Path(asset.file.path))
+    except (OSError, audio.AudioError):
+        logger.warning("Reference asset %s cannot be read; the artists' index leaves it out", asset.pk)
+        return None
+
+
+def _references_with_artists(recording_ids: Iterable[int] | None = None) -> Iterable[AudioAsset]:
+    """Reference assets whose recording has at least one artist: only they can shape a profile, so
+    only they are analysed (a catalogue registered without artists costs nothing here)."""
+    assets = AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE, recording__artists__isnull=False)
+    if recording_ids is not None:
+        assets = assets.filter(recording_id__in=list(recording_ids))
+    return assets.distinct().order_by("pk")
+
+
+def refresh_recordings(recording_ids: Iterable[int]) -> int:
+    """After these recordings' artists changed: rows computed for their references that have none (a
+    recording that gained its first artist), dropped for those that no longer count, and the profiles
+    refitted. Idempotent; returns how many rows were computed."""
+    ids = sorted(set(recording_ids))
+    target = store()
+    have = set(target.rows()["asset"].tolist())
+    wanted = {asset.pk: asset for asset in _references_with_artists(ids)}
+    changes: dict[int, tuple[int, np.ndarray] | None] = {}
+    for pk, asset in wanted.items():
+        if pk not in have and (rows := _asset_rows(asset)) is not None:
+            changes[pk] = (asset.recording_id, rows)  # type: ignore[assignment]
+    stale = AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE, recording_id__in=ids).exclude(pk__in=wanted)
+    changes.update(dict.fromkeys(pk for pk in stale.values_list("pk", flat=True) if pk in have))
+    target.update(changes) if changes else target.refit()
+    return sum(v is not None for v in changes.values())
+
+
 def rebuild() -> int:
-    """Style rows of every reference asset recomputed from its file and the profiles refitted; returns
-    how many assets gave rows (an unreadable file is logged and left out)."""
+    """Style rows of every reference asset whose recording has an artist recomputed from its file and
+    the profiles refitted; returns how many assets gave rows (an unreadable file is logged, left out)."""
     items = []
-    for asset in AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE, recording__isnull=False).order_by("pk"):
-        try:
-            items.append((asset.pk, asset.recording_id, registration_rows(Path(asset.file.path))))
-        except (OSError, audio.AudioError):
-            logger.warning("Reference asset %s cannot be read; the artists' index leaves it out", asset.pk)
+    for asset in _references_with_artists():
+        rows = _asset_rows(asset)
+        if rows is not None:
+            items.append((asset.pk, asset.recording_id, rows))
     store().replace(items)
     return len(items)

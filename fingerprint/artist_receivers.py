@@ -1,5 +1,6 @@
 """Keeps the artists' index in step with the catalogue: a recording's artists changed (added, removed,
-cleared) means the profiles are refitted once the change is committed."""
+cleared) means its references' style rows are brought up to date and the profiles refitted, by a
+task queued once the change is committed (it may decode the recording's reference audio)."""
 
 from __future__ import annotations
 
@@ -14,20 +15,27 @@ from catalog.models import Recording
 logger = logging.getLogger(__name__)
 
 
-def _refit() -> None:
-    from fingerprint import artist_index
+def _queue_refresh(recording_id: int) -> None:
+    from fingerprint import tasks
 
     try:
-        target = artist_index.store()
-        if target.styles_path.exists():  # nothing registered yet: nothing to refit
-            target.refit()
-    except Exception:  # the catalogue change is committed; a stale profile must not undo or fail it
-        logger.exception("Could not refit the artists' profiles; run python manage.py build_index")
+        tasks.refresh_artist_profiles.delay([recording_id])
+    except Exception as exc:
+        if tasks.refresh_artist_profiles.app.conf.task_always_eager:
+            raise
+        # The change is committed; a profile left stale is repaired by build_index, and said so.
+        logger.warning("Artists' profiles not refreshed for recording %s (%s): run build_index", recording_id, exc)
 
 
-def _on_recording_artists(action: str, **kwargs: Any) -> None:
-    if action in {"post_add", "post_remove", "post_clear"}:
-        transaction.on_commit(_refit)
+def _on_recording_artists(instance: Any, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: Any) -> None:
+    if action not in {"post_add", "post_remove", "post_clear"}:
+        return
+    if reverse:  # artist.recordings changed: the recordings are in pk_set (all of them on clear)
+        ids = sorted(pk_set) if pk_set else list(instance.recordings.values_list("pk", flat=True))
+    else:
+        ids = [instance.pk]
+    for recording_id in ids:
+        transaction.on_commit(lambda rid=recording_id: _queue_refresh(rid))
 
 
 def connect() -> None:

@@ -120,3 +120,11 @@ def fingerprint_reference_upload(upload_id: int) -> str:
         return references.fingerprint_upload(upload_id).status
     except ReferenceUpload.DoesNotExist:  # its recording was deleted since it was queued
         return "gone"
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def refresh_artist_profiles(recording_ids: list[int]) -> int:
+    """A recording's artists changed: its style rows and the artists' profiles follow (idempotent)."""
+    from fingerprint import artist_index  # faiss loads only in workers that use it
+
+    return artist_index.refresh_recordings(recording_ids)

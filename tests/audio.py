@@ -56,18 +56,18 @@ def artist_track(artist: int, seed: int, seconds: float = 40.0, rate: int = 1600
     """A track by one of three synthetic 'artists', each with its own sound; every track has its own
     notes (drawn from a continuous range, so two tracks share no melody the fingerprint could match)
     and tempo within the artist's range:
-    0: low sustained tones on a slow pulse; 1: bright short plucks at a fast pulse;
+    0: low sustained organ-like tones on a slow pulse; 1: bright short plucks at a fast pulse;
     2: mid-range sawtooth chords with noise-burst drums at a medium pulse."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * rate)) / rate
     out = np.zeros_like(t)
     if artist == 0:
-        beat = 60 / rng.uniform(60, 75)
+        beat = 60 / rng.uniform(80, 95)
         for start in np.arange(0, seconds, beat):
-            f = rng.uniform(105, 175) * rng.choice([1, 2])
+            f = rng.uniform(140, 240) * rng.choice([1, 2])
             idx = (t >= start) & (t < start + beat)
             env = np.exp(-(t[idx] - start) * 1.5)
-            out[idx] += env * (np.sin(2 * np.pi * f * t[idx]) + 0.3 * np.sin(4 * np.pi * f * t[idx]))
+            out[idx] += env * sum(np.sin(2 * np.pi * k * f * t[idx]) / k for k in (1, 2, 3, 4))
     elif artist == 1:
         beat = 60 / rng.uniform(150, 175) / 2
         for start in np.arange(0, seconds, beat):

@@ -17,7 +17,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('similarity', models.FloatField(help_text="Cosine to the artist's style profile, in the collection's metric.")),
-                ('margin', models.FloatField(help_text='How far the artist is ahead of the next most alike artist.')),
+                ('typicality', models.FloatField(help_text="The share of the artist's own excerpts no closer to the profile (out of sample).", null=True)),
+                ('exclusivity', models.FloatField(help_text="The share of other artists' excerpts no closer to the profile.")),
                 ('style_version', models.CharField(max_length=32)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('artist', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='likeness_matches', to='catalog.artist')),

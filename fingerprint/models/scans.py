@@ -174,7 +174,10 @@ class ArtistMatch(models.Model):
     scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="artist_matches")
     artist = models.ForeignKey(Artist, on_delete=models.PROTECT, related_name="likeness_matches")
     similarity = models.FloatField(help_text="Cosine to the artist's style profile, in the collection's metric.")
-    margin = models.FloatField(help_text="How far the artist is ahead of the next most alike artist.")
+    typicality = models.FloatField(
+        null=True, help_text="The share of the artist's own excerpts no closer to the profile (out of sample)."
+    )
+    exclusivity = models.FloatField(help_text="The share of other artists' excerpts no closer to the profile.")
     style_version = models.CharField(max_length=32)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -11,20 +11,21 @@ import pytest
 from django.core.management import call_command
 
 from catalog.models import Artist, Recording
-from fingerprint import actions, artist_index, style
+from fingerprint import actions, artist_index, style, style_views
 from fingerprint.models import Scan
 from tests import audio as test_audio
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-RATE = style.SAMPLE_RATE
+RATE = test_audio.SR  # the rate tests.audio.write encodes at
 
 
 def _register(tmp_path: Path, artist: Artist, style_of: int, seed: int) -> Recording:
     recording = factories.recording(1000 + seed)
     recording.artists.add(artist)
-    path = test_audio.write(tmp_path / f"ref-{seed}.wav", test_audio.artist_track(style_of, seed, rate=RATE))
+    track = test_audio.artist_track(style_of, seed, seconds=25.0, rate=RATE)
+    path = test_audio.write(tmp_path / f"ref-{seed}.wav", track)
     actions.register_reference(recording, path)
     return recording
 
@@ -61,7 +62,7 @@ def test_a_new_track_in_an_artists_sound_is_an_imitation_candidate_of_that_artis
         assert not scan.matches.exists() and not scan.work_matches.exists()
         (candidate,) = scan.artist_matches.all()
         assert candidate.artist == artists[style_of]
-        assert candidate.similarity >= 0.5 and candidate.margin > 0.05
+        assert candidate.exclusivity >= 0.95 and candidate.typicality >= 0.1
         assert candidate.style_version == style.STYLE_VERSION
 
 
@@ -69,8 +70,8 @@ def test_an_upload_of_a_registered_recording_is_a_recording_match_not_a_likeness
     tmp_path: Path, django_capture_on_commit_callbacks
 ) -> None:
     _catalogue(tmp_path)
-    original = test_audio.artist_track(1, 101, rate=RATE)  # artist 1's second registered recording
-    upload = test_audio.write(tmp_path / "copy.mp3", test_audio.excerpt(original * 1.0, 5.0, 20.0))
+    original = test_audio.artist_track(1, 101, seconds=25.0, rate=RATE)  # artist 1's second registered recording
+    upload = test_audio.write(tmp_path / "copy.mp3", test_audio.excerpt(original, 5.0, 15.0))
 
     scan = _scan(upload, django_capture_on_commit_callbacks)
 
@@ -80,11 +81,12 @@ def test_an_upload_of_a_registered_recording_is_a_recording_match_not_a_likeness
 
 def test_audio_unlike_every_artist_names_none(tmp_path: Path, django_capture_on_commit_callbacks) -> None:
     _catalogue(tmp_path)
-    rng = np.random.default_rng(5)
-    speechlike = np.sin(2 * np.pi * 3.0 * np.arange(30 * RATE) / RATE) * rng.standard_normal(30 * RATE) * 0.2
-    scan = _scan(test_audio.write(tmp_path / "noise.wav", speechlike.astype(np.float32)), django_capture_on_commit_callbacks)
-
-    assert not scan.artist_matches.exists()
+    t = np.arange(30 * RATE) / RATE
+    sweep = 0.3 * np.sin(2 * np.pi * (200 * t + (3000 - 200) / 60 * t**2))  # one tone gliding up, no beat
+    hiss = 0.1 * style_views.pink_noise(len(t), np.random.default_rng(1))  # steady noise
+    for name, samples in (("sweep", sweep), ("hiss", hiss)):
+        upload = test_audio.write(tmp_path / f"{name}.wav", samples.astype(np.float32))
+        assert not _scan(upload, django_capture_on_commit_callbacks).artist_matches.exists(), name
 
 
 def test_profiles_follow_a_recordings_artists(tmp_path: Path, django_capture_on_commit_callbacks) -> None:
@@ -97,6 +99,24 @@ def test_profiles_follow_a_recordings_artists(tmp_path: Path, django_capture_on_
     fresh = test_audio.write(tmp_path / "sounds-like-2.wav", test_audio.artist_track(2, 950, seconds=30.0, rate=RATE))
     (candidate,) = _scan(fresh, django_capture_on_commit_callbacks).artist_matches.all()
     assert candidate.artist == newcomer
+
+
+def test_a_recording_registered_before_its_artist_joins_the_profile_when_the_artist_is_added(
+    tmp_path: Path, django_capture_on_commit_callbacks
+) -> None:
+    artists = _catalogue(tmp_path)
+    late = factories.recording(2000)
+    path = test_audio.write(tmp_path / "late.wav", test_audio.artist_track(0, 55, seconds=25.0, rate=RATE))
+    asset = actions.register_reference(late, path)
+    assert asset.pk not in artist_index.store().rows()["asset"]  # no artist yet: nothing to profile
+
+    with django_capture_on_commit_callbacks(execute=True):
+        artists[0].recordings.add(late)  # from the artist's side of the relation
+
+    assert asset.pk in artist_index.store().rows()["asset"]
+    with django_capture_on_commit_callbacks(execute=True):
+        late.artists.clear()
+    assert asset.pk not in artist_index.store().rows()["asset"]
 
 
 def test_a_failed_registration_leaves_the_artists_index_as_it_was(tmp_path: Path, monkeypatch) -> None:

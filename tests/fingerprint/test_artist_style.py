@@ -26,7 +26,8 @@ def test_two_tracks_of_one_artist_are_closer_than_tracks_of_two_artists() -> Non
     tracks = {(a, s): style.style_vector(test_audio.artist_track(a, s)) for a in (0, 1) for s in range(4)}
     labels = np.array([a for a, _ in tracks])
     metric = style.Metric.fit(np.stack(list(tracks.values())), labels)
-    query_same, query_other = style.style_vector(test_audio.artist_track(0, 10)), style.style_vector(test_audio.artist_track(1, 10))
+    query_same = style.style_vector(test_audio.artist_track(0, 10))
+    query_other = style.style_vector(test_audio.artist_track(1, 10))
     profile_0 = style.profile(metric.apply(np.stack([v for (a, _), v in tracks.items() if a == 0])))
     assert float(metric.apply(query_same)[0] @ profile_0) > float(metric.apply(query_other)[0] @ profile_0)
 

@@ -162,9 +162,11 @@ def grant_licence(
     works: list[Work] = (),  # type: ignore[assignment]
     catalogue_labels: list[Any] = (),
     catalogue_releases: list[Any] = (),  # type: ignore[assignment]
+    artists: list[Artist] = (),  # type: ignore[assignment]
     **fields: Any,
 ) -> Licence:
-    """Create a licence (validated) with what it covers; audited as `actor`."""
+    """Create a licence (validated) with what it covers (artists: for the AI-likeness uses); audited as
+    `actor`."""
     with acting_as(actor), transaction.atomic():
         licence = Licence(**fields)
         licence.full_clean()
@@ -177,6 +179,8 @@ def grant_licence(
             licence.catalogue_labels.add(*catalogue_labels)
         if catalogue_releases:
             licence.catalogue_releases.add(*catalogue_releases)
+        if artists:
+            licence.artists.add(*artists)
     return licence
 
 

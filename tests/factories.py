@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from catalog import identifiers
-from catalog.models import AudioAsset, Label, Recording, Work
+from catalog.models import Artist, AudioAsset, Label, Recording, Work
 from fingerprint import actions
 from fingerprint.models import Match, Scan, WorkMatch
 from rights.models import RightsHolder
@@ -23,6 +23,26 @@ def registered_recording(tmp_path: Path, seed: int, fmt: str = "wav") -> Recordi
     path = test_audio.write(tmp_path / f"reference-{seed}.{fmt}", test_audio.piece(seed))
     actions.register_reference(rec, path)
     return rec
+
+
+def artist_recording(tmp_path: Path, artist: Artist, style_of: int, seed: int) -> Recording:
+    """A recording by `artist` whose reference (25 s in synthetic artist style `style_of`, see
+    tests.audio.artist_track) is registered, so it shapes the artist's style profile."""
+    rec = recording(1000 + seed)
+    rec.artists.add(artist)
+    track = test_audio.artist_track(style_of, seed, seconds=25.0, rate=test_audio.SR)
+    actions.register_reference(rec, test_audio.write(tmp_path / f"ref-{seed}.wav", track))
+    return rec
+
+
+def artist_catalogue(tmp_path: Path) -> dict[int, Artist]:
+    """Three artists (keyed by their synthetic style), each with three registered recordings in it."""
+    artists = {}
+    for style_of in (0, 1, 2):
+        artists[style_of] = Artist.objects.create(name=f"Artist {style_of}")
+        for n in range(3):
+            artist_recording(tmp_path, artists[style_of], style_of, 100 * style_of + n)
+    return artists
 
 
 # --- rights: rows built directly, without audio ------------------------------------------------------

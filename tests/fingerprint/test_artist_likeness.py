@@ -21,25 +21,6 @@ pytestmark = pytest.mark.django_db
 RATE = test_audio.SR  # the rate tests.audio.write encodes at
 
 
-def _register(tmp_path: Path, artist: Artist, style_of: int, seed: int) -> Recording:
-    recording = factories.recording(1000 + seed)
-    recording.artists.add(artist)
-    track = test_audio.artist_track(style_of, seed, seconds=25.0, rate=RATE)
-    path = test_audio.write(tmp_path / f"ref-{seed}.wav", track)
-    actions.register_reference(recording, path)
-    return recording
-
-
-def _catalogue(tmp_path: Path) -> dict[int, Artist]:
-    """Three artists, each with three registered recordings in their own sound."""
-    artists = {}
-    for style_of in (0, 1, 2):
-        artists[style_of] = Artist.objects.create(name=f"Artist {style_of}")
-        for n in range(3):
-            _register(tmp_path, artists[style_of], style_of, 100 * style_of + n)
-    return artists
-
-
 def _scan(path: Path, capture) -> Scan:  # type: ignore[no-untyped-def]
     with capture(execute=True):
         scan = actions.submit_upload(path, path.name)
@@ -51,7 +32,7 @@ def _scan(path: Path, capture) -> Scan:  # type: ignore[no-untyped-def]
 def test_a_new_track_in_an_artists_sound_is_an_imitation_candidate_of_that_artist(
     tmp_path: Path, django_capture_on_commit_callbacks
 ) -> None:
-    artists = _catalogue(tmp_path)
+    artists = factories.artist_catalogue(tmp_path)
     assert artist_index.store().artist_count() == 3
 
     for style_of in (0, 1, 2):
@@ -69,7 +50,7 @@ def test_a_new_track_in_an_artists_sound_is_an_imitation_candidate_of_that_artis
 def test_an_upload_of_a_registered_recording_is_a_recording_match_not_a_likeness(
     tmp_path: Path, django_capture_on_commit_callbacks
 ) -> None:
-    _catalogue(tmp_path)
+    factories.artist_catalogue(tmp_path)
     original = test_audio.artist_track(1, 101, seconds=25.0, rate=RATE)  # artist 1's second registered recording
     upload = test_audio.write(tmp_path / "copy.mp3", test_audio.excerpt(original, 5.0, 15.0))
 
@@ -80,7 +61,7 @@ def test_an_upload_of_a_registered_recording_is_a_recording_match_not_a_likeness
 
 
 def test_audio_unlike_every_artist_names_none(tmp_path: Path, django_capture_on_commit_callbacks) -> None:
-    _catalogue(tmp_path)
+    factories.artist_catalogue(tmp_path)
     t = np.arange(30 * RATE) / RATE
     sweep = 0.3 * np.sin(2 * np.pi * (200 * t + (3000 - 200) / 60 * t**2))  # one tone gliding up, no beat
     hiss = 0.1 * style_views.pink_noise(len(t), np.random.default_rng(1))  # steady noise
@@ -90,7 +71,7 @@ def test_audio_unlike_every_artist_names_none(tmp_path: Path, django_capture_on_
 
 
 def test_profiles_follow_a_recordings_artists(tmp_path: Path, django_capture_on_commit_callbacks) -> None:
-    artists = _catalogue(tmp_path)
+    artists = factories.artist_catalogue(tmp_path)
     newcomer = Artist.objects.create(name="Newcomer")
     with django_capture_on_commit_callbacks(execute=True):
         for recording in Recording.objects.filter(artists=artists[2]):
@@ -104,7 +85,7 @@ def test_profiles_follow_a_recordings_artists(tmp_path: Path, django_capture_on_
 def test_a_recording_registered_before_its_artist_joins_the_profile_when_the_artist_is_added(
     tmp_path: Path, django_capture_on_commit_callbacks
 ) -> None:
-    artists = _catalogue(tmp_path)
+    artists = factories.artist_catalogue(tmp_path)
     late = factories.recording(2000)
     path = test_audio.write(tmp_path / "late.wav", test_audio.artist_track(0, 55, seconds=25.0, rate=RATE))
     asset = actions.register_reference(late, path)
@@ -120,7 +101,7 @@ def test_a_recording_registered_before_its_artist_joins_the_profile_when_the_art
 
 
 def test_a_failed_registration_leaves_the_artists_index_as_it_was(tmp_path: Path, monkeypatch) -> None:
-    artists = _catalogue(tmp_path)
+    artists = factories.artist_catalogue(tmp_path)
     before = artist_index.store().rows().copy()
 
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -128,7 +109,7 @@ def test_a_failed_registration_leaves_the_artists_index_as_it_was(tmp_path: Path
 
     monkeypatch.setattr(actions.landmark_store().__class__, "add_many", broken)
     with pytest.raises(OSError):
-        _register(tmp_path, artists[0], 0, 77)
+        factories.artist_recording(tmp_path, artists[0], 0, 77)
 
     after = artist_index.store().rows()
     assert sorted(after["asset"].tolist()) == sorted(before["asset"].tolist())
@@ -136,7 +117,7 @@ def test_a_failed_registration_leaves_the_artists_index_as_it_was(tmp_path: Path
 
 
 def test_build_index_rebuilds_the_artists_index_from_the_reference_files(tmp_path: Path) -> None:
-    _catalogue(tmp_path)
+    factories.artist_catalogue(tmp_path)
     store = artist_index.store()
     rows = store.rows().copy()
     store.styles_path.unlink()

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from catalog import identifiers
-from catalog.models import Artist, AudioAsset, Label, Recording, Release, Work
+from catalog.models import Artist, ArtistAIConsent, AudioAsset, Label, Recording, Release, Work
 
 
 class IdentifierSearchMixin:
@@ -28,12 +31,29 @@ class LabelAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class ArtistAIConsentInline(admin.TabularInline):
+    """The artist's AI-likeness consent, one row per use; who changed it last is recorded."""
+
+    model = ArtistAIConsent
+    fields = ["use", "opted_in", "note", "changed_by", "changed_at"]
+    readonly_fields = ["changed_by", "changed_at"]
+    extra = 0
+
+
 @admin.register(Artist)
 class ArtistAdmin(IdentifierSearchMixin, admin.ModelAdmin):
     identifier_search = (("isni", "normalize_isni"), ("ipi", "normalize_ipi"))
     list_display = ["name", "isni", "ipi", "label"]
     search_fields = ["name", "isni", "ipi"]
     list_filter = ["label"]
+    inlines = [ArtistAIConsentInline]
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        for consent in formset.save(commit=False):
+            consent.changed_by = request.user
+            consent.save()
+        for gone in formset.deleted_objects:
+            gone.delete()
 
 
 @admin.register(Work)

@@ -2,14 +2,17 @@ from __future__ import annotations
 
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from generation_audit import imitation
 from generation_audit.models import (
     AIService,
     Finding,
     GeneratedOutput,
+    ImitationReport,
     LedgerEntry,
     OutputAttribution,
     ProvenanceRun,
@@ -66,6 +69,51 @@ class FindingAdmin(admin.ModelAdmin):
         return _pretty(obj.evidence)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+# --- possible AI imitations of artists ----------------------------------------------------------------
+
+
+def _review(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, status: str) -> None:
+    done, refused = 0, []
+    for report in queryset:
+        try:
+            imitation.review(report, status, request.user)
+            done += 1
+        except imitation.ReviewError as exc:
+            refused.append(f"report {report.pk}: {exc}")
+    if done:
+        modeladmin.message_user(request, f"{done} report(s) {status}.", messages.SUCCESS)
+    for line in refused:
+        modeladmin.message_user(request, line, messages.WARNING)
+
+
+@admin.action(description="Confirm selected as imitations", permissions=["change"])
+def confirm_imitations(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    _review(modeladmin, request, queryset, ImitationReport.Status.CONFIRMED)
+
+
+@admin.action(description="Dismiss selected reports", permissions=["change"])
+def dismiss_imitations(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    _review(modeladmin, request, queryset, ImitationReport.Status.DISMISSED)
+
+
+@admin.register(ImitationReport)
+class ImitationReportAdmin(admin.ModelAdmin):
+    """The review list of possible AI imitations: every fact is the evidence's, only the decision is staff's
+    (made with the actions, audited)."""
+
+    list_display = ["id", "headline", "scan", "similarity", "ai_score", "status", "licence_note", "created_at"]
+    list_filter = ["status", "artist"]
+    search_fields = ["artist__name", "scan__asset__original_name", "scan__asset__sha256"]
+    actions = [confirm_imitations, dismiss_imitations]
+    readonly_fields = [f.name for f in ImitationReport._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
 

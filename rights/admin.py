@@ -368,7 +368,7 @@ class LicenceAdmin(admin.ModelAdmin):
     ]
     list_filter = ["fee_model", "exclusive"]
     search_fields = ["reference", "licensor__name", "licensee__name"]
-    filter_horizontal = ["recordings", "works", "catalogue_labels", "catalogue_releases"]
+    filter_horizontal = ["recordings", "works", "catalogue_labels", "catalogue_releases", "artists"]
 
 
 class SplitShareFormSet(forms.BaseInlineFormSet):

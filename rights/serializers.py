@@ -184,15 +184,64 @@ def provenance_of(asset_id: int | None) -> dict[str, Any] | None:
     }
 
 
+class ArtistLikenessSerializer(serializers.Serializer):
+    """A registered artist the upload sounds like while using none of the catalogue (an imitation candidate)."""
+
+    artist = serializers.IntegerField()
+    artist_name = serializers.CharField()
+    similarity = serializers.FloatField(help_text="Cosine to the artist's style profile.")
+    exclusivity = serializers.FloatField(help_text="Share of other artists' tracks less like the artist than this.")
+
+
+class ImitationSerializer(serializers.Serializer):
+    """'Possible AI imitation of artist X': a likeness on audio judged AI-generated, with the uploader's
+    AI-likeness licence cover for the artist."""
+
+    artist = serializers.IntegerField()
+    headline = serializers.CharField()
+    status = serializers.CharField(help_text="open, licensed, confirmed or dismissed.")
+    licence_note = serializers.CharField()
+    licensed_territories = serializers.ListField(child=serializers.CharField())
+
+
 class ScanDetailSerializer(ScanSerializer):
-    """A scan with its matches, the AI-provenance findings on its audio, and the claims made on it."""
+    """A scan with its matches, the AI-provenance findings on its audio, the artists it sounds like and any
+    possible AI imitation of them, and the claims made on it."""
 
     provenance = serializers.SerializerMethodField()
+    artist_likeness = serializers.SerializerMethodField()
+    imitations = serializers.SerializerMethodField()
     claims = serializers.SerializerMethodField()
 
     class Meta(ScanSerializer.Meta):
-        fields = [*ScanSerializer.Meta.fields, "provenance", "claims"]
+        fields = [*ScanSerializer.Meta.fields, "provenance", "artist_likeness", "imitations", "claims"]
         read_only_fields = fields
+
+    @extend_schema_field(ArtistLikenessSerializer(many=True))
+    def get_artist_likeness(self, scan: Scan) -> list[dict[str, Any]]:
+        return [
+            {
+                "artist": m.artist_id,
+                "artist_name": m.artist.name,
+                "similarity": m.similarity,
+                "exclusivity": m.exclusivity,
+            }
+            for m in scan.artist_matches.select_related("artist")
+        ]
+
+    @extend_schema_field(ImitationSerializer(many=True))
+    def get_imitations(self, scan: Scan) -> list[dict[str, Any]]:
+        reports = apps.get_model("generation_audit", "ImitationReport").objects.filter(scan=scan)
+        return [
+            {
+                "artist": r.artist_id,
+                "headline": r.headline,
+                "status": r.status,
+                "licence_note": r.licence_note,
+                "licensed_territories": r.licensed_territories,
+            }
+            for r in reports.select_related("artist").order_by("pk")
+        ]
 
     @extend_schema_field(ProvenanceSerializer(allow_null=True))
     def get_provenance(self, scan: Scan) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ from rights import audit, licensing
 from rights.models import AuditEvent
 from tests import audio as test_audio
 from tests import factories
+from tests.api import builders
 from tests.generation_audit.conftest import RATE
 
 pytestmark = pytest.mark.django_db
@@ -64,9 +65,11 @@ def test_a_generated_upload_in_an_artists_style_is_reported_as_a_possible_ai_imi
     tmp_path: Path, django_capture_on_commit_callbacks
 ) -> None:
     artists = factories.artist_catalogue(tmp_path)
-    platform = Platform.objects.create(name="TubeCo")
+    caller = builders.platform("TubeCo")
 
-    scan = _upload(_generated_like(tmp_path / "like-0.wav", 0, 901), django_capture_on_commit_callbacks, platform)
+    scan = _upload(
+        _generated_like(tmp_path / "like-0.wav", 0, 901), django_capture_on_commit_callbacks, caller.platform
+    )
 
     assert not scan.matches.exists()  # none of the artist's recordings is used
     (report,) = ImitationReport.objects.filter(scan=scan)
@@ -79,6 +82,14 @@ def test_a_generated_upload_in_an_artists_style_is_reported_as_a_possible_ai_imi
     # Idempotent: the hourly sweep, or the run again, adds nothing.
     assert imitation.report_imitations(scan.asset_id) == [report]
     assert ImitationReport.objects.count() == 1
+
+    # The platform reads it on its scan, beside the likeness it comes from.
+    body = caller.client.get(f"/api/v1/scans/{scan.pk}").json()
+    (likeness,) = body["artist_likeness"]
+    assert likeness["artist_name"] == "Artist 0" and likeness["exclusivity"] >= 0.95
+    (seen,) = body["imitations"]
+    assert seen["headline"] == "possible AI imitation of Artist 0" and seen["status"] == "open"
+    assert seen["licence_note"] == report.licence_note
 
 
 def test_a_licensed_imitation_is_recorded_as_licensed(tmp_path: Path, django_capture_on_commit_callbacks) -> None:

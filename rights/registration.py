@@ -1,4 +1,5 @@
-"""Registration verbs: an artist adds a work (composition) or a recording (master) to the catalogue.
+"""Registration verbs: an artist adds a work (composition) or a recording (master) to the catalogue, and
+says which AI uses of their likeness may be licensed.
 
 Identifiers are validated and stored in their normal form; a malformed or already registered one is
 refused with a message that says why, and nothing is written. The registering artist is credited:
@@ -8,13 +9,15 @@ as a writer of the work, as a performer of the recording.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from catalog import identifiers
-from catalog.models import Artist, Recording, Work
+from catalog.models import AILikenessUse, Artist, ArtistAIConsent, Recording, Work
+from rights.audit import acting_as
 
-__all__ = ["RegistrationError", "register_recording", "register_work"]
+__all__ = ["RegistrationError", "register_recording", "register_work", "set_ai_consent"]
 
 
 class RegistrationError(ValueError):
@@ -102,3 +105,20 @@ def register_recording(*, artist: Artist, title: str, isrc: str, works: Iterable
     except IntegrityError:
         raise _isrc_taken(normal, artist) from None
     return recording
+
+
+def set_ai_consent(*, artist: Artist, use: str, opted_in: bool, note: str = "", by: Any = None) -> ArtistAIConsent:
+    """The artist's consent to licensing their likeness for one AI use (catalog.AILikenessUse). An opt-out
+    takes effect at once: rights.licensing refuses every licence's cover of that use from then on.
+    Audited (rights.audit records every consent row change), with `by` as the actor."""
+    if use not in AILikenessUse.values:
+        raise RegistrationError(f"Unknown AI use {use!r}: one of {', '.join(AILikenessUse.values)}.", "use")
+    note = note.strip()[:300]
+    with acting_as(by), transaction.atomic():
+        consent = ArtistAIConsent.objects.select_for_update().filter(artist=artist, use=use).first()
+        if consent is None:
+            return ArtistAIConsent.objects.create(artist=artist, use=use, opted_in=opted_in, note=note, changed_by=by)
+        if (consent.opted_in, consent.note) != (opted_in, note):  # an unchanged form writes nothing
+            consent.opted_in, consent.note, consent.changed_by = opted_in, note, by
+            consent.save()
+    return consent

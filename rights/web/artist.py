@@ -23,7 +23,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog import identifiers
-from catalog.models import Artist, Recording, Work
+from catalog.models import AILikenessUse, Artist, ArtistAIConsent, Recording, Work
 from fingerprint import audio, references
 from fingerprint.models import ReferenceUpload
 from rights import registration, roles, splits
@@ -555,3 +555,39 @@ def _initial_asset(request: HttpRequest) -> dict[str, str]:
         if request.GET.get(kind, "").isdigit():
             return {"asset": f"{kind}:{request.GET[kind]}"}
     return {}
+
+
+# --- AI-likeness consent ---------------------------------------------------------------------------
+
+
+@role_required(roles.ARTIST)
+@require_http_methods(["GET", "POST"])
+def ai_consent(request: HttpRequest) -> HttpResponse:
+    """Per artist the viewer is, and per AI use of their likeness: opted in or out, with a note. Posting
+    one row changes that one consent (rights.registration.set_ai_consent, audited)."""
+    viewer = _as_artist(request)
+    mine = Artist.objects.filter(pk__in=viewer.artists).order_by("name", "pk")
+    if request.method == "POST":
+        if not request.POST.get("artist", "").isdigit():
+            return HttpResponse("Say which artist the consent is for.", status=400, content_type="text/plain")
+        artist = get_object_or_404(mine, pk=int(request.POST["artist"]))  # another artist's: 404, as elsewhere
+        try:
+            registration.set_ai_consent(
+                artist=artist,
+                use=request.POST.get("use", ""),
+                opted_in=request.POST.get("opted_in") == "yes",
+                note=request.POST.get("note", ""),
+                by=request.user,
+            )
+        except registration.RegistrationError as exc:
+            messages.error(request, str(exc))
+            return redirect("web:artist-ai-consent")
+        messages.success(request, "Saved. Licences follow your choice from now on.")
+        return redirect("web:artist-ai-consent")
+    consents = {(c.artist_id, c.use): c for c in ArtistAIConsent.objects.filter(artist__in=mine)}
+    rows = [
+        {"artist": artist, "use": use, "label": label, "consent": consents.get((artist.pk, use))}
+        for artist in mine
+        for use, label in AILikenessUse.choices
+    ]
+    return render(request, "rights/artist/ai_consent.html", {"rows": rows})

@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern] = [
     path("artist/references/<int:upload_id>/status/", artist.reference_status, name="artist-reference-status"),
     path("artist/splits/", artist.split_list, name="artist-splits"),
     path("artist/splits/new/", artist.split_new, name="artist-split-new"),
+    path("artist/ai-likeness/", artist.ai_consent, name="artist-ai-consent"),
     # The registration forms check identifiers as they are typed (any logged-in role may ask).
     path("validate/<str:kind>", artist.validate_identifier, name="validate-identifier"),
 ]

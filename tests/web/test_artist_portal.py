@@ -19,7 +19,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog.models import Recording, Work
+from catalog.models import ArtistAIConsent, Recording, Work
 from fingerprint.models import ReferenceFingerprint, ReferenceUpload
 from rights import splits
 from rights.models import AuditEvent, Dispute, RightsHolder, RoyaltyRun, Split, Statement
@@ -427,6 +427,37 @@ def test_the_editor_refuses_parties_and_assets_outside_the_artists_reach(world: 
     assert not Split.objects.exists()
 
 
+# --- AI-likeness consent -----------------------------------------------------------------------------
+
+
+def test_an_artist_opts_in_and_out_of_each_ai_use_and_every_change_is_audited(world: World) -> None:
+    client = world.client(world.ours.artist_user)
+    url = reverse("web:artist-ai-consent")
+    page = _text(client.get(url))
+    assert page.count("Opted out") == 3 and "Ours Artist" in page and "Theirs Artist" not in page
+
+    post = {"artist": world.ours.artist.pk, "use": "style", "opted_in": "yes", "note": "Label campaigns only"}
+    assert client.post(url, post).status_code == 302
+    consent = ArtistAIConsent.objects.get(artist=world.ours.artist, use="style")
+    assert consent.opted_in and consent.note == "Label campaigns only" and consent.changed_by == world.ours.artist_user
+    page = _text(client.get(url))
+    assert page.count("Opted out") == 2 and "Opted in" in page and "Label campaigns only" in page
+
+    client.post(url, {**post, "opted_in": "no"})
+    consent.refresh_from_db()
+    assert consent.opted_in is False
+    events = AuditEvent.objects.filter(entity="catalog.artistaiconsent", entity_id=str(consent.pk)).order_by("seq")
+    assert [e.verb for e in events] == ["created", "updated"]
+    assert {e.actor_id for e in events} == {world.ours.artist_user.pk}
+
+    # Another artist's consent is not ours to change, nor an unknown use.
+    theirs = {**post, "artist": world.theirs.artist.pk}
+    assert client.post(url, theirs).status_code == 404
+    assert not ArtistAIConsent.objects.filter(artist=world.theirs.artist).exists()
+    client.post(url, {**post, "use": "hologram"})
+    assert not ArtistAIConsent.objects.filter(use="hologram").exists()
+
+
 # --- who may use each page ---------------------------------------------------------------------------
 
 
@@ -446,6 +477,8 @@ def _pages(world: World) -> list[tuple[str, str]]:
         ("get", reverse("web:artist-splits")),
         ("get", reverse("web:artist-split-new")),
         ("post", reverse("web:artist-split-new")),
+        ("get", reverse("web:artist-ai-consent")),
+        ("post", reverse("web:artist-ai-consent")),
     ]
 
 

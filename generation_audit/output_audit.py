@@ -6,7 +6,11 @@
 2. Marks: the C2PA manifest and tag detectors say which marks the output carries; the service's
    `required_marks` that are not carried are missing.
 3. Attribution (generation_audit.attribution): shares of the output by similarity.
-FLAGGED when the output replicates a catalogue span or misses a required mark, CLEAR otherwise.
+4. Artist likeness (fingerprint.artist_index): the registered artist the output sounds like, if it
+   is an imitation candidate of one; checked against the operator's AI-likeness (style) licence for
+   that artist, which also needs the artist's consent.
+FLAGGED when the output replicates a catalogue span, imitates an artist without a licence to, or
+misses a required mark; CLEAR otherwise.
 The rows and the one "audit" ledger entry are written in one transaction; an audit that raises is
 left FAILED with its error (and re-raised, so the task's retry can run it again).
 """
@@ -21,9 +25,9 @@ from typing import Any
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from catalog.models import Recording
+from catalog.models import Artist, Recording
 from fingerprint import actions as fingerprint_actions
-from fingerprint import params
+from fingerprint import artist_index, params, style
 from generation_audit import attribution, ledger, replication
 from generation_audit.actions import _local_path
 from generation_audit.detectors import registry
@@ -48,10 +52,11 @@ class _Findings:
     marks: dict[str, Any]
     attributions: list[attribution.Attribution]
     versions: dict[str, Any]
+    imitated: list[dict[str, Any]]
 
     @property
     def status(self) -> str:
-        flagged = self.spans or self.marks["missing"]
+        flagged = self.spans or self.marks["missing"] or any(i["unlicensed"] for i in self.imitated)
         return GeneratedOutput.Audit.FLAGGED if flagged else GeneratedOutput.Audit.CLEAR
 
 
@@ -81,6 +86,7 @@ def _audit(output: GeneratedOutput) -> _Findings:
         spans = replication.screen_samples(samples)
         marks, detector_versions = check_marks(path, output.call.service.required_marks)
         shares = attribution.attribute(samples, spans)
+        imitated = [] if spans else _imitated(path, output.call)  # a quote is judged as a quote
     model = fingerprint_actions.embedder()
     return _Findings(
         spans=[_with_licence(span.as_dict(), output.call) for span in spans],
@@ -90,8 +96,38 @@ def _audit(output: GeneratedOutput) -> _Findings:
             "fingerprint": params.ENGINE_VERSION,
             "embedder": model.model_version if model is not None else None,
             "detectors": detector_versions,
+            "style": style.STYLE_VERSION,
         },
+        imitated=imitated,
     )
+
+
+def _imitated(path: Path, call: ServiceCall) -> list[dict[str, Any]]:
+    """The registered artist the output is an imitation candidate of (none, or one), with whether the
+    operator may use that artist's likeness (style) on the call's day and territory."""
+    found = artist_index.likeness(path)
+    if found is None or not found.candidate:
+        return []
+    artist = Artist.objects.filter(pk=found.artist_id).first()
+    if artist is None:
+        return []
+    check = licensing.is_licensed(
+        call.service.operator,
+        licensing_terms.Use.AI_LIKENESS_STYLE.value,
+        call.territory,
+        at=timezone.localtime(call.created_at).date(),
+        artist=artist,
+    )
+    return [
+        {
+            "artist_id": artist.pk,
+            "artist": artist.name,
+            "similarity": round(found.similarity, 4),
+            "exclusivity": round(found.exclusivity or 0.0, 4),
+            "unlicensed": not check,
+            "licence_check": check.reason,
+        }
+    ]
 
 
 def check_marks(path: Path, required: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -148,6 +184,7 @@ def _record(output: GeneratedOutput, findings: _Findings) -> None:
     if not claimed.update(
         audit_status=status,
         replicated_spans=findings.spans,
+        imitated_artists=findings.imitated,
         marks=findings.marks,
         audit_error="",
         audited_at=now,
@@ -167,6 +204,10 @@ def _ledger_payload(output: GeneratedOutput, findings: _Findings, status: str) -
         + (" (not licensed for AI generation)" if s["unlicensed"] else "")
         for s in findings.spans
     ]
+    reasons += [
+        f"imitates artist {i['artist']}" + (" (not licensed for AI likeness)" if i["unlicensed"] else "")
+        for i in findings.imitated
+    ]
     if findings.marks["missing"]:
         reasons.append(f"missing required marks: {', '.join(findings.marks['missing'])}")
     return {
@@ -176,6 +217,7 @@ def _ledger_payload(output: GeneratedOutput, findings: _Findings, status: str) -
         "status": status,
         "reasons": reasons,
         "replicated_spans": findings.spans,
+        "imitated_artists": findings.imitated,
         "marks": {"found": findings.marks["found"], "missing": findings.marks["missing"]},
         "attribution": [
             {"recording": a.recording_id, "share": a.share, "similarity": a.similarity} for a in findings.attributions

@@ -131,6 +131,9 @@ class GeneratedOutput(models.Model):
     metadata = models.JSONField(default=dict, blank=True, help_text="What the service said of the audio.")
     audit_status = models.CharField(max_length=12, choices=Audit.choices, default=Audit.PENDING, db_index=True)
     replicated_spans = models.JSONField(default=list, blank=True)
+    imitated_artists = models.JSONField(
+        default=list, blank=True, help_text="The registered artist it sounds like, and whether that is licensed."
+    )
     marks = models.JSONField(default=dict, blank=True, help_text="Marks found and marks missing.")
     audit_error = models.TextField(blank=True)
     audited_at = models.DateTimeField(null=True, blank=True)

@@ -13,7 +13,7 @@ import av
 import numpy as np
 import pytest
 
-from catalog.models import Recording
+from catalog.models import ArtistAIConsent, Recording
 from fingerprint import actions as fingerprint_actions
 from fingerprint import audio
 from fingerprint.audio import AudioError
@@ -262,3 +262,34 @@ def test_nothing_above_the_floor_is_no_attribution_unless_it_was_replicated() ->
 
     assert attribution.shares(faint) == []
     assert [(a.recording_id, a.share) for a in attribution.shares(faint, replicated={2})] == [(2, Decimal("100.0000"))]
+
+
+# --------------------------------------------------------------------------- artist likeness
+
+
+def test_an_output_that_imitates_a_registered_artist_is_flagged_unless_the_operator_may(tmp_path: Path) -> None:
+    artists = factories.artist_catalogue(tmp_path)
+    in_their_style = test_audio.artist_track(1, 905, seconds=30.0, rate=test_audio.SR)  # none of their recordings
+
+    unlicensed = output_audit.audit_output(generated(tmp_path, wav(in_their_style), name="like-1.wav").pk)
+
+    assert unlicensed.replicated_spans == []
+    (imitated,) = unlicensed.imitated_artists
+    assert imitated["artist_id"] == artists[1].pk and imitated["unlicensed"] is True
+    assert imitated["licence_check"] == "Artist 1 has not opted in to AI likeness use 'style'"
+    assert unlicensed.audit_status == GeneratedOutput.Audit.FLAGGED
+    (entry,) = audit_entries(unlicensed)
+    assert "imitates artist Artist 1 (not licensed for AI likeness)" in entry.payload["reasons"]
+
+    # The artist consents to style and the operator holds a likeness licence for them: the same output is clear.
+    ArtistAIConsent.objects.create(artist=artists[1], use="style", opted_in=True)
+    licensed_output = generated(tmp_path, wav(in_their_style), name="like-1-again.wav")
+    licensing.grant_licence(
+        reference="LIKE-SF", licensor=factories.party("Label"), licensee=licensed_output.call.service.operator,
+        uses=["ai_likeness_style"], territories=["GB"], start_date=datetime.date(2020, 1, 1), fee_model="flat",
+        flat_fee="5000.00", artists=[artists[1]],
+    )  # fmt: skip
+    licensed = output_audit.audit_output(licensed_output.pk)
+    (imitated,) = licensed.imitated_artists
+    assert imitated["unlicensed"] is False and "LIKE-SF" in imitated["licence_check"]
+    assert licensed.audit_status == GeneratedOutput.Audit.CLEAR

@@ -10,7 +10,8 @@ metric fitted on the whole collection is what the evaluation measures.
 On disk, under FINGERPRINT_INDEX_DIR/artists:
     styles.npy              the raw style rows, one record per reference asset: asset id, recording
                             id, (len(VIEWS), style.DIM) vectors
-    metric-<digest>.npz     a fitted metric (mean, scale, transform) and each artist's two
+    metric-<digest>.npz     a fitted metric (mean, scale, transform), the artists' profiles (the
+                            index's own copy, for reading one back) and each artist's two
                             yardsticks (artist_profiles: own and cohort similarities), named by
                             its content
     index/                  a VectorIndex of the profiles (ref id = artist pk), whose model version
@@ -129,6 +130,29 @@ class ArtistStore:
         candidate = artist_profiles.decide(typicality, exclusivity)
         return ArtistLikeness(artist, similarity, typicality, exclusivity, candidate)
 
+    def recordings_like(self, artist_id: int) -> list[tuple[int, float]] | None:
+        """Recordings of other artists ranked by their whole tracks' cosine to the artist's profile (best
+        reference per recording), best first; None when the artist has no profile."""
+        digest = self._digest()
+        if not digest:
+            return None
+        metric, _ = self._metric(digest)
+        with np.load(self.directory / f"metric-{digest}.npz") as data:
+            keys = data["keys"].tolist()
+            if artist_id not in keys:
+                return None
+            profile = data["profiles"][keys.index(artist_id)]
+        table = self.rows()
+        theirs = set(Recording.objects.filter(artists=artist_id).values_list("pk", flat=True))
+        others = np.array([int(r) not in theirs for r in table["recording"]], bool)
+        if not others.any():
+            return []
+        scores = metric.apply(table["vectors"][others, 0]) @ profile  # view 0: the whole track
+        best: dict[int, float] = {}
+        for recording_id, score in zip(table["recording"][others].tolist(), scores.tolist(), strict=True):
+            best[recording_id] = max(score, best.get(recording_id, -1.0))
+        return sorted(best.items(), key=lambda item: (-item[1], item[0]))
+
     # --- writing ---------------------------------------------------------------------------------
     def update(self, changes: Mapping[int, tuple[int, np.ndarray] | None]) -> None:
         """Set these assets' rows ((recording id, vectors), or None: gone) and refit the profiles."""
@@ -169,6 +193,7 @@ class ArtistStore:
             scale=metric.scale,
             transform=metric.transform,
             keys=np.array(model.keys, np.int64),
+            profiles=model.profiles,
             own_values=np.concatenate([*model.own, np.zeros(0, np.float32)]),
             own_offsets=np.cumsum([0, *(len(t) for t in model.own)]),
             cohort_values=np.concatenate([*model.cohort, np.zeros(0, np.float32)]),

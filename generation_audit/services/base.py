@@ -63,10 +63,16 @@ class GeneratedAudio:
 
 @dataclass(frozen=True)
 class RecommendationRequest:
-    """Recordings like the seed recording (by catalogue id), `count` of them at most."""
+    """Recordings like the seed, `count` of them at most. The seed is a recording (by catalogue id), or
+    an artist (by catalogue id: recordings of other artists that sound like them, by style profile)."""
 
-    seed_recording_id: int
+    seed_recording_id: int | None = None
     count: int = 10
+    seed_artist_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.seed_recording_id is None) == (self.seed_artist_id is None):
+            raise ServiceError("name one seed: a recording or an artist")
 
 
 @dataclass(frozen=True)

@@ -230,7 +230,11 @@ def recommend(
     call = _open_call(
         service,
         "recommend",
-        {"seed_recording_id": request.seed_recording_id, "count": request.count},
+        {
+            "seed_recording_id": request.seed_recording_id,
+            "seed_artist_id": request.seed_artist_id,
+            "count": request.count,
+        },
         territory,
         caller,
         at,

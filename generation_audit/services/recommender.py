@@ -1,5 +1,7 @@
-"""The built-in recommendation service: recordings that sound like the seed, by FAISS neighbours of
-recording profiles (fingerprint.profiles), only among recordings the licence filter allows.
+"""The built-in recommendation service: recordings that sound like the seed, only among recordings the
+licence filter allows. A seed recording is compared by FAISS neighbours of recording profiles
+(fingerprint.profiles); a seed artist by the artists' style profiles (fingerprint.artist_index),
+which rank other artists' recordings by how much they sound like the artist.
 
 The licence filter is asked about each candidate, nearest first; when it turns down too many, the
 search widens (twice as many neighbours each round) until enough are found, the whole catalogue has
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from catalog.models import Recording
+from catalog.models import Artist, Recording
 from fingerprint import actions as fingerprint_actions
 from fingerprint import profiles
 from generation_audit.models import AIService
@@ -33,6 +35,8 @@ class BuiltinRecommender:
 
     def recommend(self, request: RecommendationRequest, allowed: Callable[[int], bool]) -> list[Recommendation]:
         """Up to `request.count` recordings like the seed, best first, each one `allowed`; never the seed."""
+        if request.seed_artist_id is not None:
+            return self._like_artist(request, allowed)
         model = fingerprint_actions.embedder()
         if model is None:
             raise ServiceError(
@@ -60,6 +64,27 @@ class BuiltinRecommender:
             if len(found) < k or k >= total or len(checked) >= MAX_CANDIDATES:
                 return served
             k *= 2
+
+    @staticmethod
+    def _like_artist(request: RecommendationRequest, allowed: Callable[[int], bool]) -> list[Recommendation]:
+        """Other artists' recordings nearest the seed artist's style profile, licence-filtered. The style
+        table is small (one row per reference), so every candidate is ranked at once."""
+        from fingerprint import artist_index
+
+        if not Artist.objects.filter(pk=request.seed_artist_id).exists():
+            raise ServiceError(f"artist {request.seed_artist_id} is not in the catalogue")
+        ranked = artist_index.store().recordings_like(request.seed_artist_id)  # type: ignore[arg-type]
+        if ranked is None:
+            raise ServiceError(
+                f"artist {request.seed_artist_id} has no style profile: register reference audio of their recordings"
+            )
+        served: list[Recommendation] = []
+        for recording_id, similarity in ranked[:MAX_CANDIDATES]:
+            if allowed(recording_id):
+                served.append(Recommendation(recording_id, similarity))
+                if len(served) == request.count:
+                    break
+        return served
 
     @staticmethod
     def _neighbours(store: profiles.ProfileStore, seed: int, k: int) -> tuple[list[tuple[int, float]], int]:

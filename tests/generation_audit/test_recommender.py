@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from catalog.models import Label, Recording
+from catalog.models import Artist, Label, Recording
 from fingerprint import actions
 from generation_audit import payouts
 from generation_audit.models import AIService, LedgerEntry, ServiceCall
@@ -189,3 +189,33 @@ def test_without_embedder_weights_the_service_says_it_cannot_recommend(catalogue
 
     with pytest.raises(ServiceError, match="no usable embedder"):
         catalogue.recommend("DE")
+
+
+def test_recordings_like_an_artist_are_other_artists_that_sound_like_them_and_licensed(tmp_path: Path) -> None:
+    artists = factories.artist_catalogue(tmp_path)  # three artists, three recordings each, in their own sound
+    soundalike = Artist.objects.create(name="Soundalike")  # plays in artist 1's style
+    alike = [factories.artist_recording(tmp_path, soundalike, 1, 500 + n) for n in range(2)]
+    operator = factories.party("Tunefinder", kind="service")
+    everything = list(Recording.objects.all())
+    licence = licensing.grant_licence(
+        reference="TF-ALL", licensor=factories.party("Label"), licensee=operator, recordings=everything,
+        uses=["recommendation"], territories=["WORLD"], start_date=datetime.date(2026, 1, 1), fee_model="per_use",
+        per_use_rate=Decimal("0.002"),
+    )  # fmt: skip
+    licence.recordings.remove(alike[1])  # one of the soundalike's recordings may not be recommended
+    service = AIService.objects.create(
+        name="tunefinder", kind=AIService.Kind.RECOMMENDATION, operator=operator,
+        backend=AIService.Backend.BUILTIN_RECOMMENDER, licence=licence,
+    )  # fmt: skip
+
+    with at(OCT):
+        call, served = gateway.recommend(
+            service, RecommendationRequest(seed_artist_id=artists[1].pk, count=3), territory="DE"
+        )
+
+    assert ids(served)[0] == alike[0].pk  # the other artist in the same sound comes first
+    assert alike[1].pk not in ids(served)  # not licensed for recommendation
+    assert not set(ids(served)) & set(artists[1].recordings.values_list("pk", flat=True))  # never their own
+    assert call.request["seed_artist_id"] == artists[1].pk
+    with pytest.raises(ServiceError, match="name one seed"):
+        RecommendationRequest(seed_recording_id=alike[0].pk, seed_artist_id=artists[1].pk)

@@ -198,9 +198,7 @@ def best_alignments(
     _, pair_inverse, pair_counts = np.unique(pair, return_inverse=True, return_counts=True)
     weight = 1.0 / pair_counts[pair_inverse]
     ref_ids, ref_inverse = np.unique(refs, return_inverse=True)
-    totals = np.bincount(ref_inverse, weights=weight)
-    ranked = np.argsort(-totals)[: params.MAX_CANDIDATES]
-    ranked = ranked[totals[ranked] >= params.MIN_ALIGNED_HASHES / 2]
+    ranked = candidate_refs(tq, ref_inverse, weight)
     results = []
     for index in ranked:
         mine = ref_inverse == index
@@ -209,6 +207,32 @@ def best_alignments(
             results.append(found)
     results.sort(key=lambda a: a.aligned, reverse=True)
     return results
+
+
+def candidate_refs(tq: np.ndarray, ref_inverse: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Indices (into the unique references) worth a detailed alignment: the MAX_CANDIDATES with the most
+    weighted hits over the whole query, then the MAX_WINDOW_CANDIDATES best of every half-overlapping
+    CANDIDATE_WINDOW_S window, MAX_TOTAL_CANDIDATES at most; each with hits enough to ever match."""
+    floor = params.MIN_ALIGNED_HASHES / 2
+    totals = np.bincount(ref_inverse, weights=weight)
+    ranked = np.argsort(-totals, kind="stable")[: params.MAX_CANDIDATES]
+    chosen = [int(i) for i in ranked if totals[i] >= floor]
+    window = params.CANDIDATE_WINDOW_S / params.FRAME_S
+    if len(tq) == 0 or np.ptp(tq) <= window:
+        return np.array(chosen, np.int64)
+    n_refs = len(totals)
+    start = tq.min()
+    for shift in (0.0, window / 2):
+        cell = np.floor((tq - start + shift) / window).astype(np.int64)
+        keys, inverse = np.unique(cell * n_refs + ref_inverse, return_inverse=True)
+        hits = np.bincount(inverse, weights=weight)
+        cells, refs = keys // n_refs, keys % n_refs
+        order = np.lexsort((-hits, cells))  # by window, then most hits first
+        rank_in_cell = np.arange(len(order)) - np.searchsorted(cells[order], cells[order])
+        best = order[(rank_in_cell < params.MAX_WINDOW_CANDIDATES) & (hits[order] >= floor)]
+        chosen.extend(int(r) for r in refs[best[np.argsort(-hits[best], kind="stable")]])
+    unique = list(dict.fromkeys(chosen))  # first come first: global best, then windows' strongest
+    return np.array(unique[: max(params.MAX_TOTAL_CANDIDATES, params.MAX_CANDIDATES)], np.int64)
 
 
 def strongest_run(frames: np.ndarray) -> np.ndarray:

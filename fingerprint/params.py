@@ -56,6 +56,12 @@ INDEX_FORMAT_VERSION = 2
 MAX_POSTINGS_PER_HASH = 2000
 # References whose weighted hash count is among this many best are aligned in detail.
 MAX_CANDIDATES = 12
+# ...and, in a query longer than a window, those among the best few of any window (windows overlap
+# by half): in a long upload a short catalogue passage has fewer hashes than long references' chance
+# hits over the whole upload, but it dominates its own window.
+CANDIDATE_WINDOW_S = 30.0
+MAX_WINDOW_CANDIDATES = 4
+MAX_TOTAL_CANDIDATES = 200  # however long the upload: each candidate costs one detailed alignment
 # The tempo grid searched by alignment: reference time = tempo * query time + offset.
 TEMPO_GRID_STEP = 0.004
 # Offsets within this many frames of the fitted line count as aligned (timing jitter).

@@ -253,6 +253,41 @@ def test_coincidences_bunched_in_a_fraction_of_a_second_are_not_a_match() -> Non
     assert not bunched.is_match()
 
 
+def test_a_short_passage_in_a_long_upload_is_found_among_many_references_chance_hits() -> None:
+    """An hour-long upload whose only catalogue use is 12 s in the middle: thirty long references each
+    gather more chance hits over the hour than the passage has, but the passage dominates its window."""
+    rng = np.random.default_rng(3)
+    frames_per_s = 1 / params.FRAME_S
+    hour = 3600 * frames_per_s
+    n_triplets = 40000
+    query_frames = np.sort(rng.uniform(0, hour, n_triplets))
+    query_pitches = rng.uniform(40, 80, n_triplets)
+    refs, triplets, ref_frames = [], [], []
+    for ref in range(1, 31):  # chance: 200 hits each, scattered over the hour at random offsets
+        picked = rng.choice(n_triplets, 200, replace=False)
+        refs += [ref] * 200
+        triplets += picked.tolist()
+        ref_frames += rng.uniform(0, 300 * frames_per_s, 200).tolist()
+    used = np.flatnonzero((query_frames > 1800 * frames_per_s) & (query_frames < 1812 * frames_per_s))[:120]
+    refs += [99] * len(used)  # the catalogue passage: 120 hits on one line (offset 60 s in reference 99)
+    triplets += used.tolist()
+    ref_frames += (query_frames[used] - 1800 * frames_per_s + 60 * frames_per_s).tolist()
+    triplet = np.array(triplets)
+    postings = matching.Postings(
+        query_index=triplet,
+        refs=np.array(refs, np.int64),
+        ref_frames=np.array(ref_frames),
+        ref_pitches=np.round(query_pitches[triplet] * params.PITCH_STORE_STEPS).astype(np.int64),
+    )
+
+    found = matching.decide(matching.best_alignments(query_frames, query_pitches, triplet, postings))
+
+    assert [a.ref_id for a in found] == [99]
+    assert found[0].query_start_s == pytest.approx(1800, abs=1) and found[0].reference_start_s == pytest.approx(
+        60, abs=1
+    )
+
+
 # --------------------------------------------------------------------------- several pieces in one upload
 
 

@@ -52,7 +52,7 @@ class ArtistLikeness:
 
     artist_id: int
     similarity: float  # cosine in the collection's metric
-    typicality: float | None  # share of the artist's own excerpts no closer (artist_profiles)
+    typicality: float | None  # 0 at the other artists' edge, 1 at the artist's own median (artist_profiles)
     exclusivity: float | None  # share of other artists' excerpts no closer
     candidate: bool
     style_version: str = style.STYLE_VERSION
@@ -125,8 +125,12 @@ class ArtistStore:
         if artist < 0:
             return None
         none = np.zeros(0, np.float32)
-        typicality = artist_profiles.share_below(yardsticks["own"].get(artist, none), similarity)
-        exclusivity = artist_profiles.share_below(yardsticks["cohort"].get(artist, none), similarity)
+        own = yardsticks["own"].get(artist, none)
+        if not len(own):  # an artist with one track: the other artists' spread stands in for theirs
+            own = np.concatenate([none, *yardsticks["own"].values()])
+        cohort = yardsticks["cohort"].get(artist, none)
+        typicality = artist_profiles.typicality(own, cohort, similarity)
+        exclusivity = artist_profiles.share_below(cohort, similarity)
         candidate = artist_profiles.decide(typicality, exclusivity)
         return ArtistLikeness(artist, similarity, typicality, exclusivity, candidate)
 

@@ -10,8 +10,10 @@ The decision, as in speaker verification with a cohort: a query is a likeness ca
 nearest artist A when
 - it is closer to A than LIKENESS_COHORT_SHARE of the other registered artists' excerpts are
   ("exclusivity": the others stand for music that is not A's), and
-- it is at least as close as the LIKENESS_OWN_FLOOR share of A's own excerpts are ("typicality":
-  audio far from every artist is not A's merely because it is farther from the others).
+- it is typical of A: on the scale from the cohort's edge (its LIKENESS_COHORT_SHARE quantile: 0)
+  to A's own median excerpt (1), it reaches LIKENESS_TYPICALITY. Audio far from every artist (noise,
+  a sweep) is not A's merely because it is farther from the others; a generated imitation, altered
+  by its generator, may sit a little below A's own tracks and still be A's.
 Both yardsticks are measured out of sample (`_yardsticks`): tracks are dealt into folds, and a
 fold's excerpts are compared with a profile in a metric both fitted without the fold; in-sample
 similarities would flatter, the within-artist whitening being fitted to exactly those rows.
@@ -32,7 +34,7 @@ import numpy as np
 from fingerprint import style
 
 LIKENESS_COHORT_SHARE = 0.95  # of other artists' excerpts the query must be closer to the artist than
-LIKENESS_OWN_FLOOR = 0.10  # of the artist's own excerpts the query must be at least as close as
+LIKENESS_TYPICALITY = 0.75  # on the scale from the cohort's edge (0) to the artist's own median (1)
 YARDSTICK_FOLDS = 5  # metric fits for the out-of-sample yardsticks (fewer when there are fewer tracks)
 
 
@@ -42,7 +44,7 @@ class Likeness:
 
     key: object
     similarity: float
-    typicality: float | None  # share of the artist's own excerpts no closer than the query
+    typicality: float | None  # 0 at the cohort's edge, 1 at the artist's own median (see `typicality`)
     exclusivity: float | None  # share of other artists' excerpts no closer than the query
 
     @property
@@ -97,7 +99,10 @@ class ProfileModel:
             return None
         key, similarity = self.ranked(vector, 1)[0]
         i = self.keys.index(key)
-        return Likeness(key, similarity, share_below(self.own[i], similarity), share_below(self.cohort[i], similarity))
+        own = self.own[i] if len(self.own[i]) else np.concatenate([*self.own, np.zeros(0, np.float32)])
+        return Likeness(
+            key, similarity, typicality(own, self.cohort[i], similarity), share_below(self.cohort[i], similarity)
+        )
 
 
 def _yardsticks(
@@ -140,14 +145,24 @@ def share_below(reference: np.ndarray, similarity: float) -> float | None:
     return float(np.searchsorted(reference, similarity, side="right")) / len(reference)
 
 
+def typicality(own: np.ndarray, cohort: np.ndarray, similarity: float) -> float | None:
+    """Where `similarity` lies between the cohort's edge (0) and the artist's own median (1); None when
+    either yardstick is empty or the artist's own tracks are no closer than the cohort's edge (the
+    collection cannot tell this artist from the others)."""
+    if not len(own) or not len(cohort):
+        return None
+    edge = float(np.quantile(cohort, LIKENESS_COHORT_SHARE))
+    centre = float(np.median(own))
+    return (similarity - edge) / (centre - edge) if centre > edge else None
+
+
 def decide(
     typicality: float | None,
     exclusivity: float | None,
     cohort_share: float = LIKENESS_COHORT_SHARE,
-    own_floor: float = LIKENESS_OWN_FLOOR,
+    min_typicality: float = LIKENESS_TYPICALITY,
 ) -> bool:
-    """Whether the nearest artist makes the query a likeness candidate (see the module docstring). An
-    artist without held-out excerpts of its own (one track) is judged by the cohort alone."""
+    """Whether the nearest artist makes the query a likeness candidate (see the module docstring)."""
     if exclusivity is None or exclusivity < cohort_share:
         return False
-    return typicality is None or typicality >= own_floor
+    return typicality is not None and typicality >= min_typicality

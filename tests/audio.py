@@ -53,35 +53,5 @@ def write(path: Path, samples: np.ndarray, fmt: str | None = None, bitrate: int 
 
 
 def artist_track(artist: int, seed: int, seconds: float = 40.0, rate: int = 16000) -> np.ndarray:
-    """A track by one of three synthetic 'artists', each with its own sound; every track has its own
-    notes (drawn from a continuous range, so two tracks share no melody the fingerprint could match)
-    and tempo within the artist's range:
-    0: low sustained organ-like tones on a slow pulse; 1: bright short plucks at a fast pulse;
-    2: mid-range sawtooth chords with noise-burst drums at a medium pulse."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * rate)) / rate
-    out = np.zeros_like(t)
-    if artist == 0:
-        beat = 60 / rng.uniform(80, 95)
-        for start in np.arange(0, seconds, beat):
-            f = rng.uniform(140, 240) * rng.choice([1, 2])
-            idx = (t >= start) & (t < start + beat)
-            env = np.exp(-(t[idx] - start) * 1.5)
-            out[idx] += env * sum(np.sin(2 * np.pi * k * f * t[idx]) / k for k in (1, 2, 3, 4))
-    elif artist == 1:
-        beat = 60 / rng.uniform(150, 175) / 2
-        for start in np.arange(0, seconds, beat):
-            f = rng.uniform(850, 1350) * rng.choice([1, 2])
-            idx = (t >= start) & (t < start + beat)
-            env = np.exp(-(t[idx] - start) * 30)
-            out[idx] += env * np.sign(np.sin(2 * np.pi * f * t[idx]))
-    else:
-        beat = 60 / rng.uniform(100, 120)
-        for start in np.arange(0, seconds, beat):
-            idx = (t >= start) & (t < start + beat)
-            root = rng.uniform(210, 300)
-            for ratio in (1.0, 1.26, 1.5):  # a major triad of sawtooths
-                out[idx] += 0.3 * (2 * ((root * ratio * t[idx]) % 1.0) - 1)
-            drum = (t >= start) & (t < start + 0.08)
-            out[drum] += rng.standard_normal(int(drum.sum())) * np.exp(-(t[drum] - start) * 60)
-    return (0.3 * out / np.abs(out).max()).astype(np.float32)
+    """A track in one of three synthetic artist styles (catalog.synth.artist_style)."""
+    return synth.artist_style(artist, seed, seconds, rate)

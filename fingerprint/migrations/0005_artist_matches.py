@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('similarity', models.FloatField(help_text="Cosine to the artist's style profile, in the collection's metric.")),
-                ('typicality', models.FloatField(help_text="The share of the artist's own excerpts no closer to the profile (out of sample).", null=True)),
+                ('typicality', models.FloatField(help_text="0 at the edge of other artists' tracks, 1 at the artist's own median track.", null=True)),
                 ('exclusivity', models.FloatField(help_text="The share of other artists' excerpts no closer to the profile.")),
                 ('style_version', models.CharField(max_length=32)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),

@@ -175,7 +175,7 @@ class ArtistMatch(models.Model):
     artist = models.ForeignKey(Artist, on_delete=models.PROTECT, related_name="likeness_matches")
     similarity = models.FloatField(help_text="Cosine to the artist's style profile, in the collection's metric.")
     typicality = models.FloatField(
-        null=True, help_text="The share of the artist's own excerpts no closer to the profile (out of sample)."
+        null=True, help_text="0 at the edge of other artists' tracks, 1 at the artist's own median track."
     )
     exclusivity = models.FloatField(help_text="The share of other artists' excerpts no closer to the profile.")
     style_version = models.CharField(max_length=32)

@@ -104,3 +104,7 @@ def test_quickstart_prints_a_working_login_for_every_role_and_a_royalty_run() ->
     quoting = GeneratedOutput.objects.get(call__request__parameters__has_key="quote_recording_id")
     assert quoting.audit_status == GeneratedOutput.Audit.FLAGGED and quoting.replicated_spans
     assert ledger.verify().ok
+    # The artist-likeness demo: AI-generated uploads in two demo artists' styles are reported, one open (the
+    # artist has not opted in), one licensed (opted in, and the platform holds a likeness licence).
+    assert "possible AI imitation of Mara Vell: open (Mara Vell has not opted in" in output, output
+    assert "possible AI imitation of The Pluck Collective: licensed (licence DEMO-LIKENESS-1" in output, output

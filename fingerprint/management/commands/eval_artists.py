@@ -56,7 +56,8 @@ class Command(BaseCommand):
         )
         out(
             f"likeness decision: closer to the artist than {artist_profiles.LIKENESS_COHORT_SHARE:.0%} of other "
-            f"artists' excerpts and as close as {artist_profiles.LIKENESS_OWN_FLOOR:.0%} of its own"
+            f"artists' excerpts and typical of it (>= {artist_profiles.LIKENESS_TYPICALITY:.2f} from their edge "
+            "to its median)"
         )
         out(f"{'condition':<12} {'top-1':>7} {'queries':>8} {'flagged right':>14} {'false (open set)':>17}")
         for condition in artist_eval.CONDITIONS:

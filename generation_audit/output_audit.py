@@ -111,13 +111,7 @@ def _imitated(path: Path, call: ServiceCall) -> list[dict[str, Any]]:
     artist = Artist.objects.filter(pk=found.artist_id).first()
     if artist is None:
         return []
-    check = licensing.is_licensed(
-        call.service.operator,
-        licensing_terms.Use.AI_LIKENESS_STYLE.value,
-        call.territory,
-        at=timezone.localtime(call.created_at).date(),
-        artist=artist,
-    )
+    check = _operator_may(call, licensing_terms.Use.AI_LIKENESS_STYLE.value, artist=artist)
     return [
         {
             "artist_id": artist.pk,
@@ -165,14 +159,15 @@ def carried_marks(manifest: DetectorResult, tags: DetectorResult) -> set[str]:
 def _with_licence(span: dict[str, Any], call: ServiceCall) -> dict[str, Any]:
     """The span with whether the operator may use its recording for AI generation on the call's day."""
     recording = Recording.objects.get(pk=span["recording_id"])
-    check = licensing.is_licensed(
-        call.service.operator,
-        licensing_terms.Use.AI_GENERATION.value,
-        call.territory,
-        at=timezone.localtime(call.created_at).date(),
-        recording=recording,
-    )
+    check = _operator_may(call, licensing_terms.Use.AI_GENERATION.value, recording=recording)
     return {**span, "unlicensed": not check, "licence_check": check.reason}
+
+
+def _operator_may(call: ServiceCall, use: str, **target: Any) -> licensing.LicenceCheck:
+    """Whether the service's operator may make `use` of the target where and when the call was made."""
+    return licensing.is_licensed(
+        call.service.operator, use, call.territory, at=timezone.localtime(call.created_at).date(), **target
+    )
 
 
 def _record(output: GeneratedOutput, findings: _Findings) -> None:

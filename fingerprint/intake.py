@@ -9,17 +9,23 @@ died is re-queued by `recover_stuck_scans` a bounded number of times and then fa
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime
+import functools
 import hashlib
 import logging
+import os
+import queue
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from catalog.checksums import sha256_file
@@ -57,17 +63,19 @@ def request_digest(parts: Iterable[str]) -> str:
 
 def open_submission(platform: Platform, key: str, digest: str) -> tuple[Submission, bool]:
     """The submission for this Idempotency-Key: (existing or new, created). A key reused for other
-    content raises SubmissionConflict, so a client bug cannot silently return unrelated scans."""
+    content raises SubmissionConflict, so a client bug cannot silently return unrelated scans.
+
+    Meant to run inside the request's own transaction (the API does), so the submission commits with
+    its scans: one durable commit per request, and a request that fails leaves no submission behind.
+    New keys are the common case: one statement inserts, and only a key seen before is looked up."""
     key = key.strip()
     if not key or len(key) > 255:
         raise SubmissionConflict("The Idempotency-Key must be 1 to 255 characters.")
-    existing = Submission.objects.filter(platform=platform, idempotency_key=key).first()
-    if existing is None:
-        try:
-            with transaction.atomic():
-                return Submission.objects.create(platform=platform, idempotency_key=key, request_digest=digest), True
-        except IntegrityError:  # the same key in a concurrent request: that one won
-            existing = Submission.objects.get(platform=platform, idempotency_key=key)
+    submission = Submission(platform=platform, idempotency_key=key, request_digest=digest)
+    if _insert_unless_conflicting(submission):
+        return submission, True
+    # Used before, or by a concurrent request (whose commit the insert waited for).
+    existing = Submission.objects.get(platform=platform, idempotency_key=key)
     if existing.request_digest != digest:
         raise SubmissionConflict(
             f"The Idempotency-Key {key!r} was already used for a request with different content; "
@@ -76,12 +84,24 @@ def open_submission(platform: Platform, key: str, digest: str) -> tuple[Submissi
     return existing, False
 
 
-def _existing_upload_scan(sha256: str, platform: Platform | None, source: Source | None) -> Scan | None:
-    """The caller's earlier scan of the same content (the platform's own; for staff, any staff scan)."""
-    if source is not None:
-        return None  # a crawl dedupes by URL and content itself, and records why
-    scans = Scan.objects.filter(asset__kind=AudioAsset.Kind.UPLOAD, asset__sha256=sha256, source_url="")
-    return scans.filter(platform=platform).order_by("pk").first()
+def _insert_unless_conflicting(obj: Model) -> bool:
+    """INSERT `obj` unless that would break a unique constraint; True (and its pk set) if inserted.
+
+    One statement (INSERT … ON CONFLICT DO NOTHING RETURNING, PostgreSQL and SQLite alike) where
+    a save in a savepoint costs three round trips and an IntegrityError to recover from; when a
+    concurrent transaction holds the conflicting row, the database waits for its commit first, so a
+    False means the other row is there to be read."""
+    db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: each use of the proxy is a lookup
+    sql, fields = _insert_statement(type(obj), db.vendor)
+    values = [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
+    with db.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk = row[0]
+    obj._state.adding, obj._state.db = False, db.alias
+    return True
 
 
 def _stored_asset(path: Path, sha256: str, original_name: str) -> tuple[AudioAsset, bool]:
@@ -91,20 +111,83 @@ def _stored_asset(path: Path, sha256: str, original_name: str) -> tuple[AudioAss
     existing = AudioAsset.objects.filter(kind=AudioAsset.Kind.UPLOAD, sha256=sha256).first()
     if existing is not None:
         return existing, False
+    asset = _new_upload_asset(path, sha256, original_name)
+    try:
+        with transaction.atomic():
+            asset.save()
+    except IntegrityError:  # stored by a concurrent request meanwhile: keep theirs, drop our copy
+        _delete_stored_file(asset)
+        return AudioAsset.objects.get(kind=AudioAsset.Kind.UPLOAD, sha256=sha256), False
+    except BaseException:
+        _delete_stored_file(asset)
+        raise
+    return asset, True
+
+
+@functools.cache
+def _insert_statement(model: type[Model], vendor: str) -> tuple[str, list[Field]]:
+    """The INSERT of _insert_unless_conflicting for `model` (composed once per process)."""
+    meta, quote = model._meta, connections[DEFAULT_DB_ALIAS].ops.quote_name
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}"
+    )
+    return sql, fields
+
+
+def _new_upload_asset(path: Path, sha256: str, original_name: str) -> AudioAsset:
+    """Validate the file (AudioError, nothing stored) and store it under its content address; the
+    row is not saved yet. The stored bytes are flushed to disk before the caller commits the row, so
+    a scan answered with 202 never points at a file a power cut could take back."""
     from fingerprint import actions  # actions imports this module
 
     info = actions.validate_upload(path)
     asset = actions._new_asset(path, sha256, info, AudioAsset.Kind.UPLOAD, original_name, None)
     try:
-        with transaction.atomic():
-            asset.save()
-    except IntegrityError:  # stored by a concurrent request meanwhile: keep theirs, drop our copy
-        actions._delete_file(asset)
-        return AudioAsset.objects.get(kind=AudioAsset.Kind.UPLOAD, sha256=sha256), False
+        _flush_to_disk(asset)
     except BaseException:
-        actions._delete_file(asset)
+        _delete_stored_file(asset)
         raise
-    return asset, True
+    return asset
+
+
+def _flush_to_disk(asset: AudioAsset) -> None:
+    """fsync the stored file and then its directory (the new name): both must survive a crash for
+    the committed row to find its file. Inside a batch (one_dispatch_per_batch) the flush waits for
+    the batch's end, just before its commit, and covers every file of the batch at once: on a
+    journalling filesystem the first fsync's journal commit carries the others' data and names, so
+    fifty files cost about one flush, not fifty. Storages without local paths keep their own promises."""
+    try:
+        path = Path(asset.file.path)
+    except NotImplementedError:
+        return
+    pending = getattr(_batch, "files_to_flush", None)
+    if pending is not None:
+        pending.append(path)
+    else:
+        _flush_files([path])
+
+
+def _flush_files(paths: list[Path]) -> None:
+    directories = dict.fromkeys(path.parent for path in paths)
+    for target, flags in [(path, os.O_RDONLY) for path in paths] + [
+        (directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) for directory in directories
+    ]:
+        try:
+            fd = os.open(target, flags)
+        except FileNotFoundError:  # a file removed since (its row lost a race): nothing to keep
+            continue
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _delete_stored_file(asset: AudioAsset) -> None:
+    from fingerprint import actions
+
+    actions._delete_file(asset)
 
 
 def accept_file(
@@ -116,48 +199,83 @@ def accept_file(
     submission: Submission | None = None,
     source: Source | None = None,
     source_url: str = "",
+    sha256: str | None = None,
 ) -> Scan:
     """Validate and store one uploaded file and create its Scan, queued after commit.
 
     The same content from the same platform returns that platform's existing scan. Unusable audio
     raises audio.AudioError (with a code) and stores nothing. The asset and the scan are written in
-    one transaction (one durable commit per upload).
+    one transaction (the caller's, when it has one: one durable commit per upload or batch).
+    `sha256` saves hashing the file again when the caller already did (the API does, for its
+    Idempotency-Key digest).
+
+    New bytes, the common case, cost three statements: a lookup (no stored asset means no earlier
+    scan of them either) and two inserts that give way, without an error, to rows a concurrent
+    request with the same bytes committed first.
     """
     path = Path(path)
     audio.check_file(path, settings.AUDIO_MAX_BYTES)  # before hashing: an oversize file is not read at all
-    sha256 = sha256_file(path)
-    existing = _existing_upload_scan(sha256, platform, source)
-    if existing is not None:
-        return existing
-    stored: AudioAsset | None = None
+    sha256 = sha256 or sha256_file(path)
+    asset = _stored_upload(sha256)
+    if asset is not None:
+        existing = _platform_scan(asset, platform, source)
+        if existing is not None:
+            return existing
+    ours: AudioAsset | None = None  # a file this call stored, deleted again unless its row commits
+    if asset is None:
+        asset = ours = _new_upload_asset(path, sha256, original_name)  # AudioError: nothing stored
     try:
-        with transaction.atomic():
-            asset, created = _stored_asset(path, sha256, original_name)
-            stored = asset if created else None
-            try:
-                with transaction.atomic():
-                    scan = Scan.objects.create(
-                        asset=asset,
-                        platform=platform,
-                        submitted_by=submitted_by,
-                        submission=submission,
-                        source=source,
-                        source_url=source_url,
-                        original_name=original_name[:255],
-                    )
-            except IntegrityError:  # the same platform sent the same bytes concurrently: one scan for both
-                existing = _existing_upload_scan(sha256, platform, source)
+        # Inside the caller's transaction this adds no savepoint round trips; only a database error
+        # can escape it (unusable audio was refused above), and that dooms the request anyway.
+        with transaction.atomic(savepoint=False):
+            if ours is not None and not _insert_unless_conflicting(ours):
+                _delete_stored_file(ours)  # the same bytes were stored meanwhile: theirs stand
+                ours = None
+                asset = AudioAsset.objects.get(kind=AudioAsset.Kind.UPLOAD, sha256=sha256)
+            scan = Scan(
+                asset=asset,
+                platform=platform,
+                submitted_by=submitted_by,
+                submission=submission,
+                source=source,
+                source_url=source_url,
+                original_name=original_name[:255],
+            )
+            if not _insert_unless_conflicting(scan):
+                # The same platform sent the same bytes concurrently and that request committed first.
+                existing = _platform_scan(asset, platform, source)
                 if existing is None:
-                    raise
+                    raise IntegrityError(f"Scan of asset {asset.pk} conflicts with a row that cannot be found.")
                 return existing
     except BaseException:
-        if stored is not None:
-            from fingerprint import actions
-
-            actions._delete_file(stored)  # its row was rolled back with the transaction: no file without a row
+        if ours is not None:
+            _delete_stored_file(ours)  # its row is rolled back with the transaction: no file without a row
         raise
     queue_after_commit(scan.pk)
     return scan
+
+
+def _stored_upload(sha256: str) -> AudioAsset | None:
+    """The upload asset with these bytes, if stored. Asked on every upload and nearly always
+    answered "none", so the question is one plain indexed SELECT rather than an ORM query (whose
+    compilation costs more than the database's answer); the asset is loaded only when there is one."""
+    table, pk = AudioAsset._meta.db_table, AudioAsset._meta.pk.column
+    quote = connection.ops.quote_name
+    kind, digest = (quote(AudioAsset._meta.get_field(name).column) for name in ("kind", "sha256"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote(pk)} FROM {quote(table)} WHERE {kind} = %s AND {digest} = %s",
+            [AudioAsset.Kind.UPLOAD.value, sha256],
+        )
+        row = cursor.fetchone()
+    return None if row is None else AudioAsset.objects.get(pk=row[0])
+
+
+def _platform_scan(asset: AudioAsset, platform: Platform | None, source: Source | None) -> Scan | None:
+    """The caller's earlier scan of this upload (the platform's own; for staff, any staff scan)."""
+    if source is not None:
+        return None  # a crawl dedupes by URL and content itself, and records why
+    return asset.scans.filter(platform=platform, source_url="").order_by("pk").first()
 
 
 def accept_url(
@@ -249,19 +367,111 @@ _batch = threading.local()
 
 
 @contextlib.contextmanager
-def one_dispatch_per_batch() -> Iterator[None]:
+def one_dispatch_per_batch(in_background: bool = False) -> Iterator[None]:
     """Scans accepted inside are handed to the broker together after commit, as one fan-out message
-    (a multipart batch of 50 files costs one publish in the request, not 50)."""
+    (a multipart batch of 50 files costs one publish, not 50), and the files stored inside are
+    flushed to disk together at its end. Use it inside the transaction that commits the scans.
+
+    `in_background` (the API): the hand-off leaves the request altogether. After commit the ids go
+    to this process's dispatcher thread, which publishes whatever several requests committed in one
+    message and marks them in one UPDATE; the caller is answered without waiting for the broker. The
+    scans are committed with no `dispatched_at`, so if the process dies before the thread sends them,
+    the outbox relay does (as for a broker outage). In-process (eager) tasks are run as before."""
     if getattr(_batch, "scan_ids", None) is not None:  # already inside a batch: it collects these too
         yield
         return
-    _batch.scan_ids = collected = []
+    _batch.scan_ids, _batch.files_to_flush = collected, stored = [], []
     try:
         yield
     finally:
-        _batch.scan_ids = None
+        _batch.scan_ids = _batch.files_to_flush = None
+    _flush_files(stored)  # before the caller commits the rows that point at them (see _flush_to_disk)
     if collected:
-        transaction.on_commit(lambda: dispatch_batch(collected))
+        if in_background and not _tasks_run_in_process():
+            transaction.on_commit(lambda: _dispatcher.hand_off(collected))
+        else:
+            transaction.on_commit(lambda: dispatch_batch(collected))
+
+
+def _tasks_run_in_process() -> bool:
+    from fingerprint import tasks
+
+    return bool(tasks.identify_scan.app.conf.task_always_eager)
+
+
+class _Dispatcher:
+    """A thread per process that hands committed scans to the broker in batches (see
+    one_dispatch_per_batch). It waits a moment after the first id so that the uploads committed
+    meanwhile go in the same message; that moment is nothing next to a scan's own run time."""
+
+    LINGER_S = 0.1
+    MAX_BATCH = 500
+    IDLE_S = 1.0  # with nothing to send for this long, the thread lets its database connection go
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._queue: queue.SimpleQueue[list[int] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def hand_off(self, scan_ids: list[int]) -> None:
+        if self._pid != os.getpid():  # first use in this process (a forked server worker starts its own)
+            self._start()
+        self._queue.put(list(scan_ids))
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._queue = queue.SimpleQueue()  # a parent's queue and thread do not survive a fork
+            self._thread = threading.Thread(target=self._run, name="scan-dispatcher", daemon=True)
+            self._thread.start()
+            self._pid = os.getpid()
+            atexit.register(self.stop)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Send what is still waiting, then end the thread (at exit; what it cannot send stays in
+        the outbox for the relay)."""
+        thread = self._thread
+        if thread is None or self._pid != os.getpid() or not thread.is_alive():
+            return
+        self._queue.put(None)
+        thread.join(timeout_s)
+
+    def _run(self) -> None:
+        from django.db import close_old_connections
+
+        while True:
+            try:
+                first = self._queue.get(timeout=self.IDLE_S)
+            except queue.Empty:
+                connection.close()  # idle: hold no database session (tests drop their database)
+                continue
+            if first is None:
+                connection.close()
+                return
+            time.sleep(self.LINGER_S)
+            scan_ids, stopping = list(first), False
+            while len(scan_ids) < self.MAX_BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                scan_ids += more
+            close_old_connections()
+            try:
+                dispatch_batch(scan_ids)
+            except Exception:  # a database error marking them: they were sent; the relay may send again
+                logger.exception("Could not hand %d scans to the broker from the dispatcher", len(scan_ids))
+                connection.close()
+            if stopping:
+                self._queue.put(None)
+
+
+_dispatcher = _Dispatcher()
 
 
 def queue_after_commit(scan_id: int) -> None:
@@ -321,17 +531,23 @@ def _without_waiting_for_disk() -> Iterator[None]:
         yield
 
 
+RELAY_CHUNK = 100
+
+
 def relay_outbox(min_age_s: float = 2.0, limit: int = 5000) -> int:
     """Queue every scan whose hand-off to the broker failed; returns how many went through.
 
     `min_age_s` leaves just-committed scans to their own on-commit hand-off."""
     cutoff = timezone.now() - datetime.timedelta(seconds=min_age_s)
     pending = Scan.objects.filter(status=Scan.Status.QUEUED, dispatched_at__isnull=True, created_at__lte=cutoff)
+    scan_ids = list(pending.order_by("pk").values_list("pk", flat=True)[:limit])
     sent = 0
-    for scan_id in pending.order_by("pk").values_list("pk", flat=True)[:limit]:
-        if not dispatch(scan_id):
+    # A backlog (a long outage) goes out as a few fan-out messages, not one publish per scan.
+    for start in range(0, len(scan_ids), RELAY_CHUNK):
+        chunk = scan_ids[start : start + RELAY_CHUNK]
+        if not dispatch_batch(chunk):
             break  # still down: the rest stay in the outbox for the next sweep
-        sent += 1
+        sent += len(chunk)
     return sent
 
 

@@ -88,3 +88,22 @@ def test_the_rates_can_be_set_from_the_environment(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {"uploads": "5/min", "reads": "7/second"}
+
+
+def test_the_window_slides_so_the_last_minutes_requests_still_count_in_proportion(
+    tiny_rates: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fingerprint.throttling import PlatformRateThrottle
+
+    caller = builders.platform("Tube")
+    clock = [600.0]  # the start of a minute
+    monkeypatch.setattr(PlatformRateThrottle, "timer", lambda self: clock[0])
+
+    assert [caller.client.get("/api/v1/scans/").status_code for _ in range(3)] == [200] * 3
+    clock[0] = 660.0  # the next minute starts: the previous minute's 3 still weigh in fully
+    refused = caller.client.get("/api/v1/scans/")
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) == 20  # a third of the old minute must slide out for one more
+    clock[0] = 680.5
+    assert caller.client.get("/api/v1/scans/").status_code == 200
+    assert caller.client.get("/api/v1/scans/").status_code == 429  # refused requests did not use the budget

@@ -7,36 +7,44 @@ A rendition of a composition keeps its melody and harmony while key, tempo, inst
 and mix change. So everything starts from a chroma sequence (energy per pitch class, 12 values,
 FRAME_RATE frames a second) taken from a constant-Q transform:
 
+* the chroma is taken from the harmonic part of the spectrum (median-filter HPSS), so added drums and
+  noise bursts do not smear every pitch class.
 * segment vectors (for the vector index): chroma co-occurrence statistics over WINDOW_S windows at
-  a few lag bands (which notes sound together, and which follow which within ~3 s). They ignore
-  where in the window things happen and move only slowly with tempo; a transposition by k
-  semitones rotates them exactly (`rotate_vectors`), so a query is searched in all 12 keys.
+  a few lag bands (which notes sound together, and which follow which). They ignore where in the
+  window things happen and move only slowly with tempo; a transposition by k semitones rotates them
+  exactly (`rotate_vectors`), so a query is searched in all 12 keys.
 * the alignment (for re-ranking): Serrà et al. 2009 "Qmax": a binary cross-recurrence plot of
   delay-embedded chroma, then a local alignment whose steps (1,1), (1,2), (2,1) follow tempo changes
-  between 1/2 and 2; the path gives the spans and its slope the tempo ratio.
+  between 1/2 and 2; the path gives the spans and its slope the tempo ratio. All candidates of a
+  query are aligned in one pass (`qmax_many`).
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import librosa
 import numpy as np
+from scipy.ndimage import median_filter
 
 # --- parameters (units and reasons) ---------------------------------------------------------------
-FEATURE_VERSION = "chroma-cooc-2"  # recorded in the work index; change it when anything below changes
+FEATURE_VERSION = "chroma-hpss-cooc-3"  # recorded in the work index; change it when anything below changes
 SAMPLE_RATE = 11025  # Hz: the project's analysis rate (fingerprint.params.ANALYSIS_SAMPLE_RATE)
 CQT_HOP = 1024  # samples: 92.9 ms; a multiple of 2**(CQT_OCTAVES - 1) as librosa's multirate CQT needs
 CQT_FMIN_HZ = 32.70  # C1: bass lines carry the harmony
 CQT_OCTAVES = 7  # C1..B7 (3.95 kHz), under the 5.5 kHz Nyquist limit
 CQT_BINS_PER_SEMITONE = 3  # the middle bin of three is the tempered pitch; the others absorb detuning
+HPSS_KERNEL = 9  # CQT frames (0.84 s) and bins (3 semitones) of the harmonic-percussive median filters
 POOL = 2  # CQT frames averaged into one chroma frame
 FRAME_RATE = SAMPLE_RATE / CQT_HOP / POOL  # 5.38 chroma frames a second (~2-3 per beat)
 QUANT = 255  # stored chroma is uint8 (value * QUANT): 12 bytes a frame, 233 kB an hour
 SILENCE_REL = 1e-3  # frames quieter than this fraction of the loudest are silent (all-zero chroma)
-WINDOW_S = 6.0  # s: a segment vector summarises this much audio (reference and query alike); 6 s ranks the
-# right work in the first 12 for 89 % of 20 s covers, 20 s windows for 81 % (eval_works material)
-REF_HOP_S = 2.0  # s between reference segments
+WINDOW_S = 2.0  # s: a segment vector summarises this much audio (reference and query alike). Short windows
+# rank better: with HPSS chroma the right work is among the first 24 candidates for 97 % of 20 s covers with
+# 2 s windows, 96 % with 3 s, 94 % with 4 s and with 1.5 s (eval_works material; 86 % with the old 6 s).
+REF_HOP_S = 1.0  # s between reference segments: windows overlap by half, so a query's segment meets one that
+# starts near it (20 s top-1 94.2 % -> 95.5 % with 2 keys; twice the vectors of a 2 s hop: 9 MB an hour in memory)
 QUERY_HOP_S = 2.0  # s between query segments
 LAG_BANDS = ((0, 0), (1, 3), (4, 8), (9, 16))  # chroma frames: 0, 0.2-0.6, 0.7-1.5, 1.7-3.0 s
 VECTOR_DIM = 144 * len(LAG_BANDS)
@@ -79,6 +87,7 @@ def chroma(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
         librosa.cqt(y=y, sr=SAMPLE_RATE, hop_length=CQT_HOP, fmin=fmin, n_bins=CQT_OCTAVES * bpo, bins_per_octave=bpo,
                     tuning=0.0)
     )  # fmt: skip
+    spectrum = harmonic(spectrum)
     spectrum = np.log1p(100.0 * spectrum / max(float(spectrum.max()), 1e-9))  # compress: quiet notes count too
     n = spectrum.shape[1] // POOL
     pooled = spectrum[:, : n * POOL].reshape(spectrum.shape[0], n, POOL).mean(axis=2)
@@ -91,6 +100,18 @@ def chroma(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     loud = peak[:, 0] > SILENCE_REL * max(float(peak.max()), 1e-12)
     result = np.where(loud[:, None], result / np.maximum(peak, 1e-12), 0.0)
     return result.astype(np.float32)
+
+
+def harmonic(spectrum: np.ndarray) -> np.ndarray:
+    """The harmonic part of a magnitude spectrogram (bins, frames): median-filtering harmonic-percussive
+    separation (Fitzgerald 2010) with a soft (Wiener) mask. Drums and noise bursts are broadband and
+    short, so the median across HPSS_KERNEL bins keeps them while the median across HPSS_KERNEL frames
+    keeps held notes; without this they smear every pitch class (eval_works material, 3 s windows: the
+    right work among the first 24 candidates for 89 % -> 94 % of 20 s covers with drums and noise,
+    93.2 % -> 95.8 % of all 20 s covers)."""
+    held = median_filter(spectrum, size=(1, HPSS_KERNEL), mode="nearest")
+    struck = median_filter(spectrum, size=(HPSS_KERNEL, 1), mode="nearest")
+    return spectrum * (held**2 / np.maximum(held**2 + struck**2, 1e-12))
 
 
 def quantise(sequence: np.ndarray) -> np.ndarray:
@@ -158,10 +179,19 @@ def _embed(sequence: np.ndarray) -> np.ndarray:
 def cross_recurrence(query: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Binary cross-recurrence (nq', nr') bool of two chroma sequences: state pairs that are each
     among the other's RECURRENCE_KAPPA most similar (delay-embedded states; n' = n - (m-1) tau)."""
-    q, r = _embed(query), _embed(reference)
-    if not len(q) or not len(r):
-        return np.zeros((len(q), len(r)), bool)
-    sim = q @ r.T
+    return _recurrence(_embed(query), _embed(reference))
+
+
+def _recurrence(q: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """`cross_recurrence` of two sets of embedded states (rows L2-normalised)."""
+    return _binarise(q @ r.T)
+
+
+def _binarise(sim: np.ndarray) -> np.ndarray:
+    """The cells of a state similarity matrix (nq', nr') that are among the RECURRENCE_KAPPA best of
+    both their row and their column."""
+    if not sim.size:
+        return np.zeros(sim.shape, bool)
     k_row = max(1, int(RECURRENCE_KAPPA * sim.shape[1]))
     k_col = max(1, int(RECURRENCE_KAPPA * sim.shape[0]))
     row_thr = np.partition(sim, sim.shape[1] - k_row, axis=1)[:, sim.shape[1] - k_row][:, None]
@@ -171,51 +201,82 @@ def cross_recurrence(query: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 def qmax(query: np.ndarray, reference: np.ndarray) -> Alignment:
     """The Qmax local alignment of two chroma sequences (n, 12) already in the same key (see Alignment)."""
-    rec = cross_recurrence(query, reference)
-    nq, nr = rec.shape
-    if nq < 3 or nr < 3:
-        return Alignment(0.0, 0, 0, 0, 0, 1.0)
-    gamma = np.where(rec, GAMMA_ONSET, GAMMA_EXTEND).astype(np.float32)
-    q = np.zeros((nq + 2, nr + 2), np.float32)  # two rows and columns of zero padding before the start
-    g = np.zeros((nq + 2, nr + 2), np.float32)
-    g[2:, 2:] = gamma
-    step = np.zeros((nq, nr), np.int8)
+    return qmax_many(query, [reference])[0]
+
+
+def qmax_many(query: np.ndarray, references: list[np.ndarray]) -> list[Alignment]:
+    """`qmax` of one query against each of several references (each already in the query's key).
+
+    The references' recurrence plots are laid side by side, two empty columns apart (the steps reach
+    back at most two columns, so no path crosses from one into the next), and one dynamic programme
+    runs over them all: its Python loop is once per query state instead of once per state and
+    reference, which was most of an identification's time."""
+    q_states = _embed(query)
+    r_states = [_embed(r) for r in references]
+    # One matrix product for all references: many small ones cost far more (BLAS start-up per call).
+    sim = q_states @ np.concatenate(r_states).T if r_states else np.zeros((len(q_states), 0), np.float32)
+    bounds = np.cumsum([0, *(len(r) for r in r_states)])
+    recs = [_binarise(sim[:, a:b]) for a, b in itertools.pairwise(bounds)]
+    nq = len(q_states)
+    if nq < 3:
+        return [Alignment(0.0, 0, 0, 0, 0, 1.0) for _ in references]
+    widths = [block.shape[1] + 2 for block in recs]
+    starts = np.cumsum([0, *widths])[:-1] + 2  # first column of each plot (after its two empty columns)
+    width = int(sum(widths))
+    rec = np.zeros((nq, width), bool)
+    live = np.zeros(width, bool)  # false in the empty columns, whose scores stay 0
+    for start, block in zip(starts, recs, strict=True):
+        rec[:, start : start + block.shape[1]] = block
+        live[start : start + block.shape[1]] = True
+    q = np.zeros((nq + 2, width + 2), np.float32)  # two rows and columns of zero padding before the start
+    g = np.zeros((nq + 2, width + 2), np.float32)  # the penalty of leaving each cell off the path
+    g[2:, 2:] = np.where(rec, GAMMA_ONSET, GAMMA_EXTEND)
     for i in range(nq):
         row = i + 2
-        # predecessors (i-1, j-1), (i-2, j-1), (i-1, j-2) of every column j
-        options = np.stack([q[row - 1, 1:-1], q[row - 2, 1:-1], q[row - 1, :-2]])
-        penalties = np.stack([g[row - 1, 1:-1], g[row - 2, 1:-1], g[row - 1, :-2]])
-        hit = rec[i]
-        best = np.argmax(options, axis=0)
-        grown = options[best, np.arange(nr)] + 1.0
-        decayed = options - penalties
-        best_decay = np.argmax(decayed, axis=0)
-        kept = np.maximum(decayed[best_decay, np.arange(nr)], 0.0)
-        q[row, 2:] = np.where(hit, grown, kept)
-        step[i] = np.where(hit, best, best_decay)
-    scores = q[2:, 2:]
-    end_i, end_j = np.unravel_index(int(np.argmax(scores)), scores.shape)
-    best_score = float(scores[end_i, end_j])
+        # predecessors (i-1, j-1), (i-2, j-1), (i-1, j-2) of every column j; elementwise maxima, as the
+        # predecessor each cell took is recovered only along the best paths (`_trace`).
+        o0, o1, o2 = q[row - 1, 1:-1], q[row - 2, 1:-1], q[row - 1, :-2]
+        grown = np.maximum(np.maximum(o0, o1), o2) + 1.0
+        kept = np.maximum(o0 - g[row - 1, 1:-1], o1 - g[row - 2, 1:-1])
+        kept = np.maximum(np.maximum(kept, o2 - g[row - 1, :-2]), 0.0)
+        q[row, 2:] = np.where(rec[i], grown, kept) * live
+    return [_best_path(q, g, rec, int(start), block.shape[1]) for start, block in zip(starts, recs, strict=True)]
+
+
+def _best_path(q: np.ndarray, g: np.ndarray, rec: np.ndarray, start: int, width: int) -> Alignment:
+    """The Alignment of the best-scoring path ending in columns start .. start + width of the programme
+    (`q`, `g`: its padded score and penalty matrices)."""
+    if width < 3 or rec.shape[0] < 3:
+        return Alignment(0.0, 0, 0, 0, 0, 1.0)
+    block = q[2:, 2 + start : 2 + start + width]
+    end_i, end_j = np.unravel_index(int(np.argmax(block)), block.shape)
+    best_score = float(block[end_i, end_j])
     if best_score <= 0:
         return Alignment(0.0, 0, 0, 0, 0, 1.0)
-    path_i, path_j = _trace(scores, step, rec, int(end_i), int(end_j))
+    path_i, path_j = _trace(q, g, rec, int(end_i), int(end_j) + start)
+    path_j = path_j - start
     offset = (EMBED_M - 1) * EMBED_TAU  # state t covers chroma frames t .. t + offset
     q_span = (int(path_i.min()), int(path_i.max()) + offset + 1)
     r_span = (int(path_j.min()), int(path_j.max()) + offset + 1)
     return Alignment(best_score, *q_span, *r_span, _slope(path_i, path_j))
 
 
-_MOVES = ((1, 1), (2, 1), (1, 2))  # (di, dj) back to the predecessor, by step code
+_MOVES = ((1, 1), (2, 1), (1, 2))  # (di, dj) back to each predecessor, in the order the programme prefers
 
 
-def _trace(scores: np.ndarray, step: np.ndarray, rec: np.ndarray, i: int, j: int) -> tuple[np.ndarray, np.ndarray]:
-    """The recurrent cells of the path ending at (i, j), followed back while the score stays positive."""
+def _trace(q: np.ndarray, g: np.ndarray, rec: np.ndarray, i: int, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """The recurrent cells of the path ending at state pair (i, j), followed back while the score stays
+    positive. The predecessor is the one the programme took: the best one, or on a non-recurrent cell
+    the best after its penalty (ties go to the first of _MOVES)."""
     cells_i, cells_j = [], []
-    while i >= 0 and j >= 0 and scores[i, j] > 0:
+    while i >= 0 and j >= 0 and q[i + 2, j + 2] > 0:
+        options = [float(q[i + 2 - di, j + 2 - dj]) for di, dj in _MOVES]
         if rec[i, j]:
             cells_i.append(i)
             cells_j.append(j)
-        di, dj = _MOVES[int(step[i, j])]
+        else:
+            options = [o - float(g[i + 2 - di, j + 2 - dj]) for o, (di, dj) in zip(options, _MOVES, strict=True)]
+        di, dj = _MOVES[int(np.argmax(options))]
         i, j = i - di, j - dj
     return np.array(cells_i[::-1]), np.array(cells_j[::-1])
 

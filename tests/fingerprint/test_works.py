@@ -143,3 +143,34 @@ def test_register_works_and_identify_works_round_trip(tmp_path: Path, settings: 
     assert rows["other"]["work_id"] is None
     assert rows["broken"]["work_id"] is None and "error" in rows["broken"]
     assert len(work_store()) == 3
+
+
+def test_aligning_several_references_in_one_pass_equals_one_at_a_time() -> None:
+    rng = np.random.default_rng(7)
+    piece = rng.random((300, 12)).astype(np.float32) ** 4
+    query = np.concatenate([piece[100:160], rng.random((8, 12)).astype(np.float32), piece[160:200]])
+    references = [piece, rng.random((250, 12)).astype(np.float32), piece[:2], piece[50:260]]
+    together = wf.qmax_many(query, references)
+    alone = [wf.qmax_many(query, [reference])[0] for reference in references]
+    assert together == alone
+    assert together[0].score > 3 * together[1].score
+    assert together[3].ref_start == pytest.approx(50, abs=3)  # spans are per reference, not per pass
+    assert together[2].score == 0.0
+
+
+def test_harmonic_separation_keeps_the_chroma_of_a_mix_with_drums_closer_to_the_clean_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clean = _render(3)[: 20 * SR]
+    drums = work_eval.mix(clean, SR, seed=1, drums_db=0.0, snr_db=None)
+
+    def similarity() -> float:
+        a, b = wf.chroma(clean, SR), wf.chroma(drums, SR)
+        n = min(len(a), len(b))
+        norms = np.linalg.norm(a[:n], axis=1) * np.linalg.norm(b[:n], axis=1)
+        return float(np.median(np.sum(a[:n] * b[:n], axis=1) / np.maximum(norms, 1e-9)))
+
+    separated = similarity()
+    monkeypatch.setattr(wf, "harmonic", lambda spectrum: spectrum)
+    assert separated > similarity() + 0.02
+    assert separated > 0.8

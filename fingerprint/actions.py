@@ -595,4 +595,30 @@ def rebuild_index() -> int:
         recording_of = {asset.pk: asset.recording_id for asset in assets}
         profiles.rebuild(model, ((recording_of[pk], v) for pk, v, _ in vectors))
     _artist_index().rebuild()
+    rebuild_work_index()
     return len(assets)
+
+
+def rebuild_work_index() -> int:
+    """Re-analyse every work's latest rendition into a fresh work index (after a feature-version change,
+    the index on disk cannot be read: see work_store.WorkIndexMismatchError); returns how many. An
+    index holding only works registered from a list (the bench's `register_works`) is left alone: the
+    catalogue has no audio to rebuild it from. An unreadable rendition is logged and left out."""
+    from fingerprint import work_features, works
+
+    latest: dict[int, AudioAsset] = {}
+    for asset in AudioAsset.objects.filter(kind=AudioAsset.Kind.RENDITION, work__isnull=False).order_by("pk"):
+        latest[asset.work_id] = asset  # type: ignore[index]
+    if not latest:
+        return 0
+    items = []
+    for work_id, asset in sorted(latest.items()):
+        try:
+            decoded = decode_for_analysis(Path(asset.file.path), work_features.SAMPLE_RATE)
+        except (OSError, audio.AudioError):
+            logger.warning("Rendition %s cannot be read; the work index leaves work %s out", asset.pk, work_id)
+            continue
+        features = works.analyse_reference(decoded.samples, decoded.sample_rate)
+        if len(features.vectors):
+            items.append((f"{WORK_ID_PREFIX}{work_id}", features))
+    return work_store().replace_all(items)

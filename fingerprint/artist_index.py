@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +34,7 @@ import numpy as np
 from django.conf import settings
 
 from catalog.models import AudioAsset, Recording
-from fingerprint import artist_profiles, audio, file_lock, style, style_views
+from fingerprint import artist_profiles, audio, disk, file_lock, style, style_views
 from fingerprint.index import VectorIndex, VectorIndexMismatchError
 
 logger = logging.getLogger(__name__)
@@ -178,11 +177,11 @@ class ArtistStore:
 
     def _publish(self, table: np.ndarray) -> None:
         table = np.sort(table, order="asset")
-        _atomic_write(self.styles_path, _npy_bytes(table))
+        disk.atomic_write(self.styles_path, disk.npy_bytes(table))
         artists_of = recording_artists(table["recording"].tolist())
         keep = [i for i, rid in enumerate(table["recording"].tolist()) if artists_of.get(rid)]
         if not keep:  # no artist has a profile: readers see an empty METRIC and search nothing
-            _atomic_write(self.directory / "METRIC", b"")
+            disk.atomic_write(self.directory / "METRIC", b"")
             return
         vectors = table["vectors"][keep].reshape(-1, style.DIM)
         keys = [tuple(artists_of[int(table["recording"][i])]) for i in keep for _ in style_views.VIEWS]
@@ -204,10 +203,10 @@ class ArtistStore:
             cohort_offsets=np.cumsum([0, *(len(t) for t in model.cohort)]),
         )
         digest = hashlib.sha256(payload.getvalue()).hexdigest()[:16]
-        _atomic_write(self.directory / f"metric-{digest}.npz", payload.getvalue())
+        disk.atomic_write(self.directory / f"metric-{digest}.npz", payload.getvalue())
         zero = np.zeros(1, np.float32)
         self._index(digest).rebuild((int(key), model.profiles[i][None, :], zero) for i, key in enumerate(model.keys))
-        _atomic_write(self.directory / "METRIC", digest.encode())
+        disk.atomic_write(self.directory / "METRIC", digest.encode())
         for old in self.directory.glob("metric-*.npz"):
             if old.name != f"metric-{digest}.npz":
                 old.unlink(missing_ok=True)
@@ -218,23 +217,6 @@ def _rows(items: list[tuple[int, int, np.ndarray]]) -> np.ndarray:
     for i, (asset, recording, vectors) in enumerate(items):
         rows[i] = (asset, recording, np.asarray(vectors, np.float32))
     return rows
-
-
-def _npy_bytes(table: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, table)
-    return buffer.getvalue()
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write beside the target, flush to disk, then rename over it: readers see old or new, whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def recording_artists(recording_ids: list[int]) -> dict[int, list[int]]:

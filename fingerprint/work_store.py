@@ -15,9 +15,7 @@ only when its vectors are live, and by then its name and sequence are on disk.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
-import os
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -25,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
-from fingerprint import file_lock, works
+from fingerprint import disk, file_lock, works
 from fingerprint import work_features as wf
 from fingerprint.index import VectorIndex
 
@@ -66,7 +64,8 @@ class WorkStore:
             if found != (FORMAT_VERSION, wf.FEATURE_VERSION):
                 raise WorkIndexMismatchError(
                     f"{path} was written by format/features {found}, this code uses "
-                    f"{(FORMAT_VERSION, wf.FEATURE_VERSION)}: register the works again into an empty directory."
+                    f"{(FORMAT_VERSION, wf.FEATURE_VERSION)}: python manage.py build_index re-registers the "
+                    "catalogue's renditions; works registered from a list must be registered again."
                 )
             self._ids = {str(k): int(v) for k, v in data["works"].items()}
             self._names = {v: k for k, v in self._ids.items()}
@@ -110,7 +109,7 @@ class WorkStore:
             for work_id, _ in batch:
                 if work_id not in ids:
                     ids[work_id] = max(ids.values(), default=-1) + 1
-            _atomic_write(
+            disk.atomic_write(
                 self._ids_path(),
                 json.dumps(
                     {"format_version": FORMAT_VERSION, "feature_version": wf.FEATURE_VERSION, "works": ids}, indent=0
@@ -118,9 +117,33 @@ class WorkStore:
             )
             (self.directory / "sequences").mkdir(exist_ok=True)
             for work_id, features in batch:
-                _atomic_write(self._sequence_path(ids[work_id]), _npy_bytes(features.sequence))
+                disk.atomic_write(self._sequence_path(ids[work_id]), disk.npy_bytes(features.sequence))
             self.vectors.add_many((ids[w], f.vectors, f.times_s) for w, f in batch if len(f.vectors))
             self.ids()
+            self._sequence.cache_clear()
+        return len(batch)
+
+    def replace_all(self, items: Iterable[tuple[str, works.ReferenceFeatures]]) -> int:
+        """Every work replaced by these (a rebuild, e.g. after a feature-version change): sequences and
+        vectors are written first, the ids file (which names the version) last, so a reader sees the
+        old store or the new one. Returns the count."""
+        batch = list(items)
+        with self._write_lock():
+            ids = {work_id: ref for ref, (work_id, _) in enumerate(batch)}
+            (self.directory / "sequences").mkdir(parents=True, exist_ok=True)
+            for work_id, features in batch:
+                disk.atomic_write(self._sequence_path(ids[work_id]), disk.npy_bytes(features.sequence))
+            self.vectors.rebuild((ids[w], f.vectors, f.times_s) for w, f in batch if len(f.vectors))
+            disk.atomic_write(
+                self._ids_path(),
+                json.dumps(
+                    {"format_version": FORMAT_VERSION, "feature_version": wf.FEATURE_VERSION, "works": ids}, indent=0
+                ).encode(),
+            )
+            for stale in (self.directory / "sequences").glob("*.npy"):
+                if int(stale.stem) >= len(batch):
+                    stale.unlink(missing_ok=True)
+            self._ids_stamp = None
             self._sequence.cache_clear()
         return len(batch)
 
@@ -135,21 +158,6 @@ class WorkStore:
         folder = self.directory / "sequences"
         seq_bytes = sum(p.stat().st_size for p in folder.iterdir()) if folder.is_dir() else 0
         return {"works": len(self.ids()), **self.vectors.describe(), "sequence_bytes": seq_bytes}
-
-
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(array))
-    return buffer.getvalue()
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def work_store() -> WorkStore:

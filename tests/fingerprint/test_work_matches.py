@@ -187,3 +187,23 @@ def test_register_renditions_registers_each_line_and_reports_the_others(tmp_path
     assert song.renditions.get().original_name == "song.flac"
     assert not other.renditions.exists()
     assert actions.work_store().ids() == {f"work:{song.pk}": 0}
+
+
+def test_build_index_rebuilds_the_work_index_from_the_catalogues_renditions(
+    tmp_path: Path, django_capture_on_commit_callbacks
+) -> None:
+    """After an upgrade changes the work features, the index on disk cannot be read; build_index
+    re-analyses every work's rendition, and covers are found again."""
+    song = _catalogue(tmp_path)
+    ids = Path(settings.FINGERPRINT_INDEX_DIR) / "works" / "works.json"
+    written = json.loads(ids.read_text())
+    ids.write_text(json.dumps({**written, "feature_version": "an-older-version"}))
+    cover = test_audio.write(tmp_path / "cover.mp3", test_audio.cover(SONG, transpose=2, tempo_factor=1.1))
+    assert not _scan(cover, django_capture_on_commit_callbacks).work_matches.exists()  # unreadable: none, logged
+
+    call_command("build_index", verbosity=0)
+
+    assert json.loads(ids.read_text())["feature_version"] == work_features.FEATURE_VERSION
+    again = test_audio.write(tmp_path / "cover-again.mp3", test_audio.cover(SONG, transpose=2, tempo_factor=1.1) * 0.9)
+    (found,) = _scan(again, django_capture_on_commit_callbacks).work_matches.all()
+    assert found.work == song and found.transpose_semitones == 2

@@ -45,6 +45,16 @@ def artist_catalogue(tmp_path: Path) -> dict[int, Artist]:
     return artists
 
 
+def identified(path: Path, capture) -> Scan:  # type: ignore[no-untyped-def]
+    """`path` submitted as a staff upload and identified in process (`capture`: pytest-django's
+    django_capture_on_commit_callbacks, which runs the queued task); the finished scan."""
+    with capture(execute=True):
+        scan = actions.submit_upload(path, path.name)
+    scan.refresh_from_db()
+    assert scan.status == Scan.Status.DONE, scan.error
+    return scan
+
+
 # --- rights: rows built directly, without audio ------------------------------------------------------
 
 _asset_seq = iter(range(1, 10**9))

@@ -12,21 +12,12 @@ from django.core.management import call_command
 
 from catalog.models import Artist, Recording
 from fingerprint import actions, artist_index, style, style_views
-from fingerprint.models import Scan
 from tests import audio as test_audio
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 RATE = test_audio.SR  # the rate tests.audio.write encodes at
-
-
-def _scan(path: Path, capture) -> Scan:  # type: ignore[no-untyped-def]
-    with capture(execute=True):
-        scan = actions.submit_upload(path, path.name)
-    scan.refresh_from_db()
-    assert scan.status == Scan.Status.DONE, scan.error
-    return scan
 
 
 def test_a_new_track_in_an_artists_sound_is_an_imitation_candidate_of_that_artist(
@@ -38,7 +29,7 @@ def test_a_new_track_in_an_artists_sound_is_an_imitation_candidate_of_that_artis
     for style_of in (0, 1, 2):
         fresh = test_audio.artist_track(style_of, 900 + style_of, seconds=30.0, rate=RATE)  # never registered
         upload = test_audio.write(tmp_path / f"sounds-like-{style_of}.mp3", fresh)
-        scan = _scan(upload, django_capture_on_commit_callbacks)
+        scan = factories.identified(upload, django_capture_on_commit_callbacks)
 
         assert not scan.matches.exists() and not scan.work_matches.exists()
         (candidate,) = scan.artist_matches.all()
@@ -54,7 +45,7 @@ def test_an_upload_of_a_registered_recording_is_a_recording_match_not_a_likeness
     original = test_audio.artist_track(1, 101, seconds=25.0, rate=RATE)  # artist 1's second registered recording
     upload = test_audio.write(tmp_path / "copy.mp3", test_audio.excerpt(original, 5.0, 15.0))
 
-    scan = _scan(upload, django_capture_on_commit_callbacks)
+    scan = factories.identified(upload, django_capture_on_commit_callbacks)
 
     assert scan.matches.exists()
     assert not scan.artist_matches.exists()
@@ -67,7 +58,7 @@ def test_audio_unlike_every_artist_names_none(tmp_path: Path, django_capture_on_
     hiss = 0.1 * style_views.pink_noise(len(t), np.random.default_rng(1))  # steady noise
     for name, samples in (("sweep", sweep), ("hiss", hiss)):
         upload = test_audio.write(tmp_path / f"{name}.wav", samples.astype(np.float32))
-        assert not _scan(upload, django_capture_on_commit_callbacks).artist_matches.exists(), name
+        assert not factories.identified(upload, django_capture_on_commit_callbacks).artist_matches.exists(), name
 
 
 def test_profiles_follow_a_recordings_artists(tmp_path: Path, django_capture_on_commit_callbacks) -> None:
@@ -78,7 +69,7 @@ def test_profiles_follow_a_recordings_artists(tmp_path: Path, django_capture_on_
             recording.artists.set([newcomer])  # the label corrects who made them
 
     fresh = test_audio.write(tmp_path / "sounds-like-2.wav", test_audio.artist_track(2, 950, seconds=30.0, rate=RATE))
-    (candidate,) = _scan(fresh, django_capture_on_commit_callbacks).artist_matches.all()
+    (candidate,) = factories.identified(fresh, django_capture_on_commit_callbacks).artist_matches.all()
     assert candidate.artist == newcomer
 
 

@@ -15,7 +15,6 @@ from django.core.management import call_command
 from catalog import identifiers
 from catalog.models import AudioAsset
 from fingerprint import actions, audio, work_features, works
-from fingerprint.models import Scan
 from fingerprint.work_store import WorkIndexMismatchError
 from tests import audio as test_audio
 from tests import factories
@@ -35,21 +34,13 @@ def _catalogue(tmp_path: Path):  # type: ignore[no-untyped-def]
     return song
 
 
-def _scan(path: Path, capture) -> Scan:  # type: ignore[no-untyped-def]
-    with capture(execute=True):
-        scan = actions.submit_upload(path, path.name)
-    scan.refresh_from_db()
-    assert scan.status == Scan.Status.DONE, scan.error
-    return scan
-
-
 def test_a_cover_in_another_key_and_tempo_is_found_as_its_work(
     tmp_path: Path, django_capture_on_commit_callbacks
 ) -> None:
     song = _catalogue(tmp_path)
     upload = test_audio.write(tmp_path / "cover.mp3", test_audio.cover(SONG, transpose=2, tempo_factor=1.1))
 
-    scan = _scan(upload, django_capture_on_commit_callbacks)
+    scan = factories.identified(upload, django_capture_on_commit_callbacks)
 
     assert not scan.matches.exists()  # no recording of it is registered
     (found,) = scan.work_matches.all()
@@ -74,7 +65,7 @@ def test_a_registered_recording_of_the_work_covers_it_only_when_it_embeds_it(
         recording.works.add(song)
     upload = test_audio.write(tmp_path / "clip.mp3", test_audio.excerpt(version, 4.0, 22.0))
 
-    scan = _scan(upload, django_capture_on_commit_callbacks)
+    scan = factories.identified(upload, django_capture_on_commit_callbacks)
 
     assert [m.recording for m in scan.matches.all()] == [recording]
     if embeds_the_work:  # the recording's claim covers the work already: no second match for it
@@ -88,7 +79,7 @@ def test_music_outside_the_catalogue_performs_no_work(tmp_path: Path, django_cap
     _catalogue(tmp_path)
     upload = test_audio.write(tmp_path / "unrelated.mp3", test_audio.piece(999, 25.0))
 
-    scan = _scan(upload, django_capture_on_commit_callbacks)
+    scan = factories.identified(upload, django_capture_on_commit_callbacks)
 
     assert not scan.work_matches.exists()
 
@@ -103,7 +94,7 @@ def test_works_the_bench_cli_registered_are_not_catalogue_works(
     call_command("register_works", list_path=str(folder / "works.tsv"), stderr=StringIO())
     upload = test_audio.write(tmp_path / "cover.mp3", test_audio.cover(SONG))
 
-    scan = _scan(upload, django_capture_on_commit_callbacks)
+    scan = factories.identified(upload, django_capture_on_commit_callbacks)
 
     store = actions.work_store()
     heard = store.identify(actions.decode_for_analysis(upload, work_features.SAMPLE_RATE).samples, SAMPLE_RATE)
@@ -121,7 +112,7 @@ def test_a_broken_work_index_is_logged_and_the_recording_match_kept(
     upload = test_audio.write(tmp_path / "clip.mp3", test_audio.excerpt(test_audio.piece(40), 3.0, 15.0))
 
     with caplog.at_level(logging.ERROR, logger="fingerprint.actions"):
-        scan = _scan(upload, django_capture_on_commit_callbacks)
+        scan = factories.identified(upload, django_capture_on_commit_callbacks)
 
     assert [m.recording for m in scan.matches.all()] == [recording]
     assert not scan.work_matches.exists()
@@ -199,11 +190,13 @@ def test_build_index_rebuilds_the_work_index_from_the_catalogues_renditions(
     written = json.loads(ids.read_text())
     ids.write_text(json.dumps({**written, "feature_version": "an-older-version"}))
     cover = test_audio.write(tmp_path / "cover.mp3", test_audio.cover(SONG, transpose=2, tempo_factor=1.1))
-    assert not _scan(cover, django_capture_on_commit_callbacks).work_matches.exists()  # unreadable: none, logged
+    assert not factories.identified(
+        cover, django_capture_on_commit_callbacks
+    ).work_matches.exists()  # unreadable: none, logged
 
     call_command("build_index", verbosity=0)
 
     assert json.loads(ids.read_text())["feature_version"] == work_features.FEATURE_VERSION
     again = test_audio.write(tmp_path / "cover-again.mp3", test_audio.cover(SONG, transpose=2, tempo_factor=1.1) * 0.9)
-    (found,) = _scan(again, django_capture_on_commit_callbacks).work_matches.all()
+    (found,) = factories.identified(again, django_capture_on_commit_callbacks).work_matches.all()
     assert found.work == song and found.transpose_semitones == 2

@@ -16,7 +16,6 @@ from django.test import Client
 from catalog import identifiers
 from catalog.models import Label, Work
 from fingerprint import actions as fingerprint_actions
-from fingerprint.models import Scan
 from rights import actions, holdings
 from rights.models import Claim, Policy, PolicyRule, RightsHolder, UnclaimedMatch
 from tests import audio as test_audio
@@ -56,14 +55,6 @@ def catalogue(tmp_path: Path) -> Catalogue:
     return Catalogue(song, label, publisher, staff)
 
 
-def _scan(path: Path, capture) -> Scan:  # type: ignore[no-untyped-def]
-    with capture(execute=True):
-        scan = fingerprint_actions.submit_upload(path, path.name)
-    scan.refresh_from_db()
-    assert scan.status == Scan.Status.DONE, scan.error
-    return scan
-
-
 def _cover_upload(tmp_path: Path) -> Path:
     return test_audio.write(tmp_path / "cover.mp3", test_audio.cover(SONG, transpose=2, tempo_factor=1.1))
 
@@ -71,7 +62,7 @@ def _cover_upload(tmp_path: Path) -> Path:
 def test_a_cover_is_claimed_for_the_works_publisher_and_waits_for_review(
     catalogue: Catalogue, tmp_path: Path, django_capture_on_commit_callbacks
 ) -> None:
-    scan = _scan(_cover_upload(tmp_path), django_capture_on_commit_callbacks)
+    scan = factories.identified(_cover_upload(tmp_path), django_capture_on_commit_callbacks)
 
     (claim,) = Claim.objects.all()
     found = scan.work_matches.get()
@@ -130,7 +121,7 @@ def test_a_registered_recording_that_embeds_the_work_gets_only_its_recording_cla
     fingerprint_actions.register_reference(recording, test_audio.write(tmp_path / "version.wav", version))
     upload = test_audio.write(tmp_path / "clip.mp3", test_audio.excerpt(version, 4.0, 22.0))
 
-    _scan(upload, django_capture_on_commit_callbacks)
+    factories.identified(upload, django_capture_on_commit_callbacks)
 
     (claim,) = Claim.objects.all()
     assert (claim.match_type, claim.recording, claim.work) == ("recording", recording, None)
@@ -148,7 +139,7 @@ def test_a_cover_over_a_registered_backing_track_gets_a_recording_claim_and_a_me
     fingerprint_actions.register_reference(track, test_audio.write(tmp_path / "backing.wav", backing))
     upload = test_audio.write(tmp_path / "karaoke.mp3", test_audio.mix(test_audio.cover(SONG), backing))
 
-    _scan(upload, django_capture_on_commit_callbacks)
+    factories.identified(upload, django_capture_on_commit_callbacks)
 
     claims = {(c.match_type, c.recording, c.work) for c in Claim.objects.all()}
     assert claims == {("recording", track, None), ("melody", None, catalogue.song)}
@@ -157,7 +148,7 @@ def test_a_cover_over_a_registered_backing_track_gets_a_recording_claim_and_a_me
 def test_staff_review_the_melody_claim_with_its_transposition_and_tempo(
     catalogue: Catalogue, tmp_path: Path, django_capture_on_commit_callbacks
 ) -> None:
-    scan = _scan(_cover_upload(tmp_path), django_capture_on_commit_callbacks)
+    scan = factories.identified(_cover_upload(tmp_path), django_capture_on_commit_callbacks)
     claim = Claim.objects.get()
     found = scan.work_matches.get()
     summary = f"melody match, transposed +2 st, tempo x{found.tempo_ratio:.2f}"

@@ -57,6 +57,18 @@ class ArtistLikeness:
     style_version: str = style.STYLE_VERSION
 
 
+@dataclass(frozen=True)
+class _Fitted:
+    """One published fit: its digest, the metric, the artists (keys) with their profiles, and each
+    artist's yardsticks ("own", "cohort": artist pk -> sorted similarities)."""
+
+    digest: str
+    metric: style.Metric
+    keys: list[int]
+    profiles: np.ndarray
+    yardsticks: dict[str, dict[int, np.ndarray]]
+
+
 class ArtistStore:
     """Style rows, the fitted metric and the artist-profile index (see the module docstring)."""
 
@@ -64,6 +76,7 @@ class ArtistStore:
         self.directory = Path(directory)
         self.styles_path = self.directory / "styles.npy"
         self._indexes: dict[str, VectorIndex] = {}  # by metric digest: each loads its generation once
+        self._fitted: _Fitted | None = None
 
     # --- reading ---------------------------------------------------------------------------------
     def rows(self) -> np.ndarray:
@@ -91,17 +104,25 @@ class ArtistStore:
             }
         return self._indexes[digest]
 
-    def _metric(self, digest: str) -> tuple[style.Metric, dict[str, dict[int, np.ndarray]]]:
-        """The metric and every artist's sorted yardsticks ("own", "cohort": artist pk -> similarities)."""
-        with np.load(self.directory / f"metric-{digest}.npz") as data:
-            metric = style.Metric(data["mean"], data["scale"], data["transform"])
-            yardsticks = {}
-            for name in ("own", "cohort"):
-                offsets = data[f"{name}_offsets"]
-                yardsticks[name] = {
-                    int(key): data[f"{name}_values"][offsets[i] : offsets[i + 1]] for i, key in enumerate(data["keys"])
-                }
-        return metric, yardsticks
+    def _fitted_for(self, digest: str) -> _Fitted:
+        """The fitted collection `digest` names, read from disk once (queries ask on every scan)."""
+        if self._fitted is None or self._fitted.digest != digest:
+            with np.load(self.directory / f"metric-{digest}.npz") as data:
+                yardsticks = {}
+                for name in ("own", "cohort"):
+                    offsets = data[f"{name}_offsets"]
+                    yardsticks[name] = {
+                        int(key): data[f"{name}_values"][offsets[i] : offsets[i + 1]]
+                        for i, key in enumerate(data["keys"])
+                    }
+                self._fitted = _Fitted(
+                    digest,
+                    style.Metric(data["mean"], data["scale"], data["transform"]),
+                    data["keys"].tolist(),
+                    data["profiles"],
+                    yardsticks,
+                )
+        return self._fitted
 
     def artist_count(self) -> int:
         digest = self._digest()
@@ -114,8 +135,8 @@ class ArtistStore:
             if not digest:
                 return None
             try:
-                metric, yardsticks = self._metric(digest)
-                found = self._index(digest).search(metric.apply(vector), 1)
+                fitted = self._fitted_for(digest)
+                found = self._index(digest).search(fitted.metric.apply(vector), 1)
                 break
             except (VectorIndexMismatchError, FileNotFoundError):
                 if attempt:  # a writer published between our two reads twice over: a damaged store
@@ -124,10 +145,10 @@ class ArtistStore:
         if artist < 0:
             return None
         none = np.zeros(0, np.float32)
-        own = yardsticks["own"].get(artist, none)
+        own = fitted.yardsticks["own"].get(artist, none)
         if not len(own):  # an artist with one track: the other artists' spread stands in for theirs
-            own = np.concatenate([none, *yardsticks["own"].values()])
-        cohort = yardsticks["cohort"].get(artist, none)
+            own = np.concatenate([none, *fitted.yardsticks["own"].values()])
+        cohort = fitted.yardsticks["cohort"].get(artist, none)
         typicality = artist_profiles.typicality(own, cohort, similarity)
         exclusivity = artist_profiles.share_below(cohort, similarity)
         candidate = artist_profiles.decide(typicality, exclusivity)
@@ -139,18 +160,16 @@ class ArtistStore:
         digest = self._digest()
         if not digest:
             return None
-        metric, _ = self._metric(digest)
-        with np.load(self.directory / f"metric-{digest}.npz") as data:
-            keys = data["keys"].tolist()
-            if artist_id not in keys:
-                return None
-            profile = data["profiles"][keys.index(artist_id)]
+        fitted = self._fitted_for(digest)
+        if artist_id not in fitted.keys:
+            return None
+        profile = fitted.profiles[fitted.keys.index(artist_id)]
         table = self.rows()
         theirs = set(Recording.objects.filter(artists=artist_id).values_list("pk", flat=True))
         others = np.array([int(r) not in theirs for r in table["recording"]], bool)
         if not others.any():
             return []
-        scores = metric.apply(table["vectors"][others, 0]) @ profile  # view 0: the whole track
+        scores = fitted.metric.apply(table["vectors"][others, 0]) @ profile  # view 0: the whole track
         best: dict[int, float] = {}
         for recording_id, score in zip(table["recording"][others].tolist(), scores.tolist(), strict=True):
             best[recording_id] = max(score, best.get(recording_id, -1.0))
@@ -296,7 +315,10 @@ def refresh_recordings(recording_ids: Iterable[int]) -> int:
             changes[pk] = (asset.recording_id, rows)  # type: ignore[assignment]
     stale = AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE, recording_id__in=ids).exclude(pk__in=wanted)
     changes.update(dict.fromkeys(pk for pk in stale.values_list("pk", flat=True) if pk in have))
-    target.update(changes) if changes else target.refit()
+    if changes:
+        target.update(changes)
+    else:
+        target.refit()  # the rows stand; the artists they count for changed
     return sum(v is not None for v in changes.values())
 
 

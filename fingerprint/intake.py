@@ -160,7 +160,7 @@ def _flush_to_disk(asset: AudioAsset) -> None:
     fifty files cost about one flush, not fifty. Storages without local paths keep their own promises."""
     try:
         path = Path(asset.file.path)
-    except NotImplementedError:
+    except NotImplementedError:  # a remote storage (no local path): its own durability applies
         return
     pending = getattr(_batch, "files_to_flush", None)
     if pending is not None:

@@ -20,7 +20,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog.models import Artist
+from catalog.models import Artist, consents_to
 from fingerprint.models import ArtistMatch, Scan
 from generation_audit.models import ImitationReport, ProvenanceRun
 from rights import actions as rights_actions
@@ -51,7 +51,7 @@ def likeness_cover(
             refs,
             f"licence {', '.join(refs)} covers {LIKENESS_USE} in {len(territories)} territories",
         )
-    if not artist.ai_consents.filter(use=licensing_terms.likeness_aspect(LIKENESS_USE), opted_in=True).exists():
+    if not consents_to(artist, licensing_terms.likeness_aspect(LIKENESS_USE)):
         return [], [], f"{artist} has not opted in to AI likeness use 'style'"
     held = list(licensing.covering(uploader, artist=artist))
     if not held:

@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from catalog.identifiers import normalize_territory
-from catalog.models import Artist, ArtistAIConsent, Recording, Work
+from catalog.models import Artist, Recording, Work, consents_to
 from rights import licensing_terms
 from rights.audit import acting_as
 from rights.models import Licence, RightsHolder, UsageLine
@@ -103,7 +103,7 @@ def is_licensed(
     day = _day(at)
     if licensee is None:
         return LicenceCheck(False, None, "no licensee: an anonymous use is never licensed")
-    if artist is not None and not ArtistAIConsent.objects.filter(artist=artist, use=aspect, opted_in=True).exists():
+    if artist is not None and not consents_to(artist, aspect):
         return LicenceCheck(False, None, f"{artist} has not opted in to AI likeness use '{aspect}'")
     refusals = []
     for licence in covering(licensee, recording=recording, work=work, artist=artist):
@@ -133,7 +133,7 @@ def licensed_territories(
     from rights import territories as territory_lists
 
     aspect = licensing_terms.likeness_aspect(use)
-    if artist is not None and not ArtistAIConsent.objects.filter(artist=artist, use=aspect, opted_in=True).exists():
+    if artist is not None and not consents_to(artist, aspect):
         return frozenset(), []
     granted: set[str] = set()
     used: list[Licence] = []

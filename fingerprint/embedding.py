@@ -223,7 +223,7 @@ def build_network(config: dict[str, Any]) -> EmbedderNet:
     )
 
 
-def _read_weights(path: Path) -> dict[str, Any]:
+def read_weights(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise EmbedderUnavailableError(
             f"No embedder weights at {path}. Train them with `python manage.py train_embedder AUDIO_DIR` "
@@ -283,7 +283,7 @@ class Embedder:
         different front end or embedding size than params.py now declares.
         """
         path = Path(path) if path is not None else DEFAULT_WEIGHTS
-        blob = _read_weights(path)
+        blob = read_weights(path)
         try:
             target = resolve_device(device)
         except ValueError as exc:

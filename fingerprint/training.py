@@ -1,16 +1,17 @@
 """Self-supervised contrastive training of the embedder on any folder of audio (NAFP style).
 
 Each step draws N random passages. The anchor is the clean ~1 s patch; the positive is the same
-passage through a random chain of degradations an upload meets: a time shift (+/-0.25 s, the
-worst query/reference misalignment at a 0.5 s patch hop), speed change (waveform resampling,
-+/-10 %), room reverb, additive noise (white, pink, or babble of other passages; 0-20 dB SNR),
-EQ and band-limiting (telephone included), codec damage (simulated: low-pass, quantisation,
-spectral holes; real: MP3/Opus/AAC round trips from a pool encoded once at start), then pitch
-(+/-2 semitones) and tempo (+/-10 %) changes. Pitch and tempo are applied to the log-frequency
-band levels, where a pitch ratio is a shift along the band axis and a tempo ratio a stretch of
-the frame axis (one bilinear resampling does both), which is far cheaper than a phase vocoder
-per example. NT-Xent (InfoNCE) over the 2N patches pulls each positive to its anchor and away
-from the other 2N - 2 patches. Everything after cropping runs batched on the training device.
+passage through a random chain of degradations an upload meets: a time shift (+/-0.25 s, the worst
+query/reference misalignment at a 0.5 s patch hop), speed change (waveform resampling, +/-10 %),
+room reverb, additive noise (white, pink, babble of other passages, or one other passage as
+background music; 0-20 dB SNR), EQ and band-limiting (telephone included), codec damage
+(simulated: low-pass, quantisation, spectral holes; real: MP3/Opus/AAC round trips from a pool
+encoded once at start), then pitch (+/-2 semitones) and tempo (+/-10 %) changes. Pitch and tempo
+are applied to the log-frequency band levels, where a pitch ratio is a shift along the band axis
+and a tempo ratio a stretch of the frame axis (one bilinear resampling does both), which is far
+cheaper than a phase vocoder per example. NT-Xent (InfoNCE) over the 2N patches pulls each
+positive to its anchor and away from the other 2N - 2 patches. Everything after cropping runs
+batched on the training device.
 
 Units: samples at params.ANALYSIS_SAMPLE_RATE; frames of params.EMBED_HOP samples; seconds (s).
 """
@@ -274,8 +275,11 @@ def _reverb(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 
 def _add_noise(x: torch.Tensor, babble: torch.Tensor, gen: torch.Generator, difficulty: float) -> torch.Tensor:
-    """Add white, pink or babble noise (3-5 other passages summed) at an SNR (dB, over the patch) drawn from
-    SNR_DB, its floor raised towards the top of the range when `difficulty` < 1."""
+    """Add white, pink, babble (3-5 other passages summed) or background-music noise (one other passage)
+    at an SNR (dB, over the patch) drawn from SNR_DB, its floor raised towards the top of the range when
+    `difficulty` < 1. One other passage is the commonest interference in platform uploads (a track under
+    a vlog, a DJ blend, a replication mixed under new material): unlike a crowd it has peaks and onsets
+    of its own that a fingerprint must learn to ignore."""
     b, length = x.shape
     dev = x.device
     white = torch.randn(b, length, generator=gen, device=dev)
@@ -286,8 +290,9 @@ def _add_noise(x: torch.Tensor, babble: torch.Tensor, gen: torch.Generator, diff
         torch.arange(5, device=dev) < torch.randint(3, 6, (b, 1), generator=gen, device=dev)
     )
     crowd = torch.zeros(b, len(babble), device=dev).scatter_add_(1, picks, gains) @ babble
-    kind = torch.randint(0, 3, (b, 1), generator=gen, device=dev)
-    noise = torch.where(kind == 0, white, torch.where(kind == 1, pink, crowd))
+    other = babble[torch.randint(0, len(babble), (b,), generator=gen, device=dev)]
+    kind = torch.randint(0, 4, (b, 1), generator=gen, device=dev)
+    noise = torch.where(kind == 0, white, torch.where(kind == 1, pink, torch.where(kind == 2, crowd, other)))
     patch = slice(LEAD, None)
     snr = _uniform(gen, b, SNR_DB[1] - (SNR_DB[1] - SNR_DB[0]) * difficulty, SNR_DB[1])
     scale = (x[:, patch].square().mean(1) / noise[:, patch].square().mean(1).clamp_min(1e-12) / 10 ** (snr / 10)).sqrt()
@@ -548,6 +553,30 @@ def _loop(
     return step
 
 
+def _warm_start(net: torch.nn.Module, config: dict[str, Any], path: str | Path) -> dict[str, Any]:
+    """Load an earlier run's weights into `net`; returns what they were (version, steps, how trained).
+
+    Raises ValueError when the file cannot be read or was made for another front end or architecture:
+    continuing from weights that do not fit would silently train a different model.
+    """
+    try:
+        blob = embedding.read_weights(Path(path))
+    except embedding.EmbedderUnavailableError as exc:
+        raise ValueError(f"--init-from: {exc}") from exc
+    differs = sorted(k for k in config if blob["config"].get(k) != config[k])
+    if differs:
+        raise ValueError(f"--init-from {path}: trained with other settings ({', '.join(differs)}); cannot continue it")
+    net.load_state_dict(blob["state_dict"])
+    earlier = blob["trained"]
+    return {
+        "model_version": str(blob["model_version"]),
+        "steps": earlier.get("steps"),
+        "batch_size": earlier.get("batch_size"),
+        "command": earlier.get("command"),
+        "initialised_from": earlier.get("initialised_from"),
+    }
+
+
 def train(
     audio_dir: str | Path,
     out_path: str | Path,
@@ -566,6 +595,7 @@ def train(
     augmentation: Augmentation | None = None,
     command: str | None = None,
     log: Callable[[str], None] | None = None,
+    init_from: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train the embedder on the audio under `audio_dir` and save it to `out_path`; returns a summary.
 
@@ -575,6 +605,8 @@ def train(
     or time runs out first. `codec_pool` segments of CODEC_POOL_SEGMENT_S (at most one per segment
     length of audio) are round-tripped through real codecs at start. `progress(step, steps, loss)`
     is called after every step. Weights are also saved every CHECKPOINT_EVERY_S seconds.
+    `init_from` continues from an earlier weights file (same front end and architecture) instead of
+    random weights, so a short run adds to earlier training rather than starting over.
     """
     started = time.monotonic()
     log = log or (lambda message: print(message, file=sys.stderr))
@@ -586,7 +618,9 @@ def train(
     # No more pool segments than the corpus holds segment lengths: a tiny corpus needs only a few.
     build_codec_pool(corpus, min(codec_pool, math.ceil(corpus.seconds / CODEC_POOL_SEGMENT_S)), rng, log)
     config = embedding.front_end_config() | {"channels": list(channels), "head_hidden": head_hidden}
-    net = embedding.build_network(config).to(target, memory_format=torch.channels_last).train()
+    net = embedding.build_network(config)
+    initialised_from = _warm_start(net, config, init_from) if init_from is not None else None
+    net = net.to(target, memory_format=torch.channels_last).train()
     trained: dict[str, Any] = {
         "command": command or shlex.join(sys.argv),
         "data": str(Path(audio_dir).resolve()),
@@ -602,6 +636,8 @@ def train(
         "device": str(target) + (f" ({torch.cuda.get_device_name(target)})" if target.type == "cuda" else ""),
         "torch": str(torch.__version__),
     }
+    if initialised_from is not None:
+        trained["initialised_from"] = initialised_from
     run = _Run(
         net,
         torch.optim.Adam(net.parameters(), lr=learning_rate),

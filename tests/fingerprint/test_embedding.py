@@ -212,6 +212,34 @@ def test_missing_or_mismatched_weights_raise_a_clear_error(
         embedding.default_embedder.cache_clear()
 
 
+def test_training_can_continue_from_earlier_weights_and_records_them(
+    tmp_path: Path, trained: tuple[Path, dict]
+) -> None:
+    """--init-from: a later run starts where an earlier one stopped (at learning rate 0 the learned
+    weights stay exactly the earlier model's; only batch-norm statistics move), says so in its record,
+    and refuses weights of another architecture."""
+    earlier = Embedder.load(trained[0], device="cpu")
+    folder = _write_pieces(tmp_path / "audio", [7], 6.0)
+    common = {"steps": 2, "batch_size": 4, "device": "cpu", "codec_pool": 1, "log": lambda message: None}
+
+    summary = training.train(
+        folder, tmp_path / "more.pt", channels=TINY_CHANNELS, learning_rate=0.0, init_from=trained[0], **common
+    )
+
+    later = Embedder.load(tmp_path / "more.pt", device="cpu")
+    before = torch.load(trained[0], weights_only=True)["state_dict"]
+    after = torch.load(tmp_path / "more.pt", weights_only=True)["state_dict"]
+    learned = [name for name in before if "running_" not in name and "num_batches" not in name]
+    assert learned and all(torch.equal(before[name], after[name]) for name in learned)
+    samples = _at_analysis_rate(11, 4.0)
+    similarity = (later.embed_audio(samples)[0] * earlier.embed_audio(samples)[0]).sum(axis=1)
+    assert similarity.min() > 0.9  # the same model, up to its batch-norm statistics
+    assert summary["initialised_from"]["model_version"] == earlier.model_version
+    assert later.trained["initialised_from"]["steps"] == earlier.trained["steps"]
+    with pytest.raises(ValueError, match=r"--init-from .*other settings \(channels\)"):
+        training.train(folder, tmp_path / "other.pt", init_from=trained[0], **common)  # default, larger channels
+
+
 def test_the_device_comes_from_the_environment_or_the_hardware(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONTENTID_DEVICE", "cpu")
     assert embedding.resolve_device() == torch.device("cpu")

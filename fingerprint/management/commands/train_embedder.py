@@ -74,6 +74,9 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--max-files", type=int, help="use a random subset of this many files")
         parser.add_argument("--time-budget", type=float, help="stop after this many seconds (decoding included)")
+        parser.add_argument(
+            "--init-from", help="continue from this earlier weights file instead of random weights (same architecture)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["steps"] < 1 or options["batch_size"] < 2:
@@ -92,6 +95,7 @@ class Command(BaseCommand):
                 time_budget_s=options["time_budget"],
                 command=_command_line(options),
                 log=self.stderr.write,
+                init_from=options["init_from"],
             )
         except ValueError as exc:  # no usable audio, bad folder, unavailable device
             raise CommandError(str(exc)) from exc
@@ -120,6 +124,7 @@ def _command_line(options: dict[str, Any]) -> str:
         ("--seed", "seed"),
         ("--max-files", "max_files"),
         ("--time-budget", "time_budget"),
+        ("--init-from", "init_from"),
     ):
         if options.get(key) is not None:
             words += [flag, str(options[key])]

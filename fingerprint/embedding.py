@@ -122,12 +122,13 @@ def normalise_patches(levels_db: torch.Tensor) -> torch.Tensor:
     return (x - mean) / std.clamp_min(1e-3)
 
 
-def patch_start_frames(n_samples: int) -> np.ndarray:
-    """First STFT frame of each patch of a signal `n_samples` long: one every EMBED_HOP_S, rounded to
-    a frame; int64. A signal shorter than one patch still gets one (zero-padded) patch."""
+def patch_start_frames(n_samples: int, hop_s: float = params.EMBED_HOP_S) -> np.ndarray:
+    """First STFT frame of each patch of a signal `n_samples` long: one every `hop_s` (reference
+    patches: EMBED_HOP_S), rounded to a frame; int64. A signal shorter than one patch still gets one
+    (zero-padded) patch."""
     n_frames = max(1, 1 + (n_samples - params.EMBED_N_FFT) // params.EMBED_HOP)
     last = max(0, n_frames - params.EMBED_N_FRAMES)
-    hop_frames = params.EMBED_HOP_S * params.ANALYSIS_SAMPLE_RATE / params.EMBED_HOP
+    hop_frames = hop_s * params.ANALYSIS_SAMPLE_RATE / params.EMBED_HOP
     count = int((last + 0.5) // hop_frames) + 1  # + 0.5: a start that rounds down onto `last` still fits
     starts = np.floor(np.arange(count) * hop_frames + 0.5).astype(np.int64)
     return starts[starts <= last]
@@ -308,13 +309,16 @@ class Embedder:
                 out[i : i + batch_size] = self._forward(torch.from_numpy(patches[i : i + batch_size]))
         return out
 
-    def embed_audio(self, samples: np.ndarray, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    def embed_audio(
+        self, samples: np.ndarray, batch_size: int = 512, hop_s: float = params.EMBED_HOP_S
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Mono float32 audio at ANALYSIS_SAMPLE_RATE -> (unit vectors (n, dim) float32, patch start times (n,) s).
 
         The computation of `embed_patches(patch_features(samples)[0])`, run on the model's device (the
-        front end too) a chunk at a time, so memory stays bounded for hour-long audio.
+        front end too) a chunk at a time, so memory stays bounded for hour-long audio. Patches start
+        every `hop_s`: EMBED_HOP_S for references, EMBED_QUERY_HOP_S for queries.
         """
-        starts = patch_start_frames(len(samples))
+        starts = patch_start_frames(len(samples), hop_s)
         signal = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)).to(self.device)
         out = np.empty((len(starts), self.dim), dtype=np.float32)
         with torch_threads(), torch.inference_mode():

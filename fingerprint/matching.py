@@ -123,6 +123,31 @@ def _pitch_mode(shift: np.ndarray, weight: np.ndarray) -> float:
     return float(np.average(shift[near], weights=weight[near]))
 
 
+def _best_cell_pair(keys: np.ndarray, weights: np.ndarray, n_keys: int) -> int:
+    """The occupied (tempo, offset) cell whose votes plus its upper neighbour's are most (first on ties).
+
+    A line that straddles two cells splits its votes, so each cell counts with the next. Each tempo
+    row ends in a cell no vote reaches, so no pair crosses rows. Where the grid is small next to the
+    votes (short references, the common case) the votes go straight into it; otherwise into the
+    occupied cells only, found by sorting. Both give the same cell.
+    """
+    if n_keys <= _DENSE_GRID_FACTOR * len(keys) or n_keys <= _DENSE_GRID_MIN:
+        votes = np.bincount(keys, weights=weights, minlength=n_keys + 1)
+        paired = np.where(votes[:-1] > 0, votes[:-1] + votes[1:], 0.0)
+        return int(np.argmax(paired))
+    unique_keys, inverse = np.unique(keys, return_inverse=True)
+    votes = np.bincount(inverse, weights=weights)
+    nxt = np.searchsorted(unique_keys, unique_keys + 1)
+    nxt_ok = (nxt < len(unique_keys)) & (unique_keys[np.minimum(nxt, len(unique_keys) - 1)] == unique_keys + 1)
+    paired = votes + np.where(nxt_ok, votes[np.minimum(nxt, len(votes) - 1)], 0.0)
+    return int(unique_keys[int(np.argmax(paired))])
+
+
+# A dense vote grid costs a pass over every cell; sorting the votes costs ~log(votes) passes over them.
+_DENSE_GRID_FACTOR = 16
+_DENSE_GRID_MIN = 1 << 16
+
+
 def _align_one(ref_id: int, tq: np.ndarray, tr: np.ndarray, shift: np.ndarray, weight: np.ndarray, triplet: np.ndarray):  # type: ignore[no-untyped-def]
     """Best (pitch, tempo, offset) for one reference's postings and the query span that supports it."""
     pitch = _pitch_mode(shift, weight)
@@ -137,16 +162,10 @@ def _align_one(ref_id: int, tq: np.ndarray, tr: np.ndarray, shift: np.ndarray, w
     low = cells.min()
     n_cells = int(cells.max() - low) + 2
     keys = (np.arange(len(taus))[:, None] * n_cells + (cells - low)).ravel()
-    unique_keys, inverse = np.unique(keys, return_inverse=True)
-    votes = np.bincount(inverse, weights=np.broadcast_to(weight, offsets.shape).ravel())
-    # A line that straddles two cells splits its votes: count each cell with its upper neighbour.
-    nxt = np.searchsorted(unique_keys, unique_keys + 1)
-    nxt_ok = (nxt < len(unique_keys)) & (unique_keys[np.minimum(nxt, len(unique_keys) - 1)] == unique_keys + 1)
-    paired = votes + np.where(nxt_ok, votes[np.minimum(nxt, len(votes) - 1)], 0.0)
-    best = int(np.argmax(paired))
-    tau_index = int(unique_keys[best] // n_cells)
+    best_key = _best_cell_pair(keys, np.broadcast_to(weight, offsets.shape).ravel(), len(taus) * n_cells)
+    tau_index = best_key // n_cells
     tau = float(taus[tau_index])
-    centre = (int(unique_keys[best] % n_cells) + low + 1) * width
+    centre = (best_key % n_cells + low + 1) * width
     inlier = np.abs(tr - tau * tq - centre) <= width
     # Refine the line on its inliers when they span enough query time to pin the slope.
     if inlier.sum() >= 3 and np.ptp(tq[inlier]) > 20:
@@ -267,14 +286,21 @@ def segment_alignments(
 ) -> list[SegmentAlignment]:
     """Vote the k nearest reference segments of each query segment into (reference, offset) cells.
 
-    `scores`, `refs`, `ref_times_s` are (m, k) search results for the m query segments starting at
-    `query_times_s`. Only neighbours at least EMBED_MIN_SIMILARITY similar vote; a query segment
-    votes once per cell. Offsets are binned at half the segment hop and neighbouring bins pooled,
-    so timing jitter of up to one hop still agrees. Best first.
+    `scores`, `refs`, `ref_times_s` are (m, k) search results for the m query patches starting at
+    `query_times_s`. Only neighbours at least EMBED_MIN_SIMILARITY similar vote. Query patches may
+    be denser than reference patches (EMBED_QUERY_HOP_S): a segment is one EMBED_HOP_S slot of the
+    query, and it votes once per cell with its best patch there, so counts and summed similarities
+    keep the reference hop's scale whatever the query hop. Offsets are binned at half the reference
+    hop and neighbouring bins pooled, so timing jitter of up to one hop still agrees. Best first.
     """
     usable = (refs >= 0) & (scores >= params.EMBED_MIN_SIMILARITY)
     if not usable.any():
         return []
+    # Patch starts are rounded to STFT frames (within half a frame of the grid): the margin keeps a
+    # patch meant for k x EMBED_HOP_S in slot k.
+    slot_of_patch = np.floor((np.asarray(query_times_s) + 0.02) / params.EMBED_HOP_S).astype(np.int64)
+    n_slots = int(slot_of_patch.max()) + 1
+    query_segments = len(np.unique(slot_of_patch))
     rows, cols = np.nonzero(usable)
     offset = ref_times_s[rows, cols] - query_times_s[rows]
     bin_s = params.EMBED_HOP_S / 2
@@ -283,23 +309,24 @@ def segment_alignments(
     results = []
     for ref_id in np.unique(ref):
         mine = ref == ref_id
-        cells, seg, sim = cell[mine], rows[mine], scores[rows[mine], cols[mine]]
+        cells, patch, sim = cell[mine], rows[mine], scores[rows[mine], cols[mine]]
+        slot = slot_of_patch[patch]
         best_sum, best_cell = -1.0, 0
         for centre in np.unique(cells):
             near = np.abs(cells - centre) <= 1
-            # One vote per query segment: its best neighbour in the window.
-            per_segment = np.zeros(len(query_times_s))
-            np.maximum.at(per_segment, seg[near], sim[near])
-            total = float(per_segment.sum())
+            # One vote per query segment (slot): its best neighbour in the window.
+            per_slot = np.zeros(n_slots)
+            np.maximum.at(per_slot, slot[near], sim[near])
+            total = float(per_slot.sum())
             if total > best_sum:
                 best_sum, best_cell = total, int(centre)
         near = np.abs(cells - best_cell) <= 1
-        agreeing = np.unique(seg[near])
+        agreeing = np.unique(patch[near])
         results.append(
             SegmentAlignment(
                 ref_id=int(ref_id),
-                segments=len(agreeing),
-                query_segments=len(query_times_s),
+                segments=len(np.unique(slot[near])),
+                query_segments=query_segments,
                 similarity=best_sum,
                 offset_s=float(np.median(offset[mine][near])),
                 query_start_s=float(query_times_s[agreeing].min()),

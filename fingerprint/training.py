@@ -3,15 +3,15 @@
 Each step draws N random passages. The anchor is the clean ~1 s patch; the positive is the same
 passage through a random chain of degradations an upload meets: a time shift (+/-0.25 s, the worst
 query/reference misalignment at a 0.5 s patch hop), speed change (waveform resampling, +/-10 %),
-room reverb, additive noise (white, pink, babble of other passages, or one other passage as
-background music; 0-20 dB SNR), EQ and band-limiting (telephone included), codec damage
-(simulated: low-pass, quantisation, spectral holes; real: MP3/Opus/AAC round trips from a pool
-encoded once at start), then pitch (+/-2 semitones) and tempo (+/-10 %) changes. Pitch and tempo
-are applied to the log-frequency band levels, where a pitch ratio is a shift along the band axis
-and a tempo ratio a stretch of the frame axis (one bilinear resampling does both), which is far
-cheaper than a phase vocoder per example. NT-Xent (InfoNCE) over the 2N patches pulls each
-positive to its anchor and away from the other 2N - 2 patches. Everything after cropping runs
-batched on the training device.
+room reverb, additive noise (white, pink, babble of other passages, one other passage as
+background music, or synthetic speech babble when espeak-ng is installed; 0-20 dB SNR), EQ and
+band-limiting (telephone included), codec damage (simulated: low-pass, quantisation, spectral
+holes; real: MP3/Opus/AAC round trips from a pool encoded once at start), then pitch (+/-2
+semitones) and tempo (+/-10 %) changes. Pitch and tempo are applied to the log-frequency band
+levels, where a pitch ratio is a shift along the band axis and a tempo ratio a stretch of the
+frame axis (one bilinear resampling does both), which is far cheaper than a phase vocoder per
+example. NT-Xent (InfoNCE) over the 2N patches pulls each positive to its anchor and away from the
+other 2N - 2 patches. Everything after cropping runs batched on the training device.
 
 Units: samples at params.ANALYSIS_SAMPLE_RATE; frames of params.EMBED_HOP samples; seconds (s).
 """
@@ -21,10 +21,13 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
+import io
 import math
 import multiprocessing
 import os
 import shlex
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +39,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.signal import resample_poly
 from torch.nn import functional as F
 
 from fingerprint import audio, embedding, params
@@ -65,6 +69,12 @@ SNR_DB = (0.0, 20.0)
 RT60_S = (0.2, 1.0)
 RIR_S = 1.0  # room response length (s): reaches -60 dB at the longest RT60
 CODEC_POOL_SEGMENT_S = 6.0
+# Speech babble: espeak-ng reads pseudo-words in these voices (when it is installed), several talkers
+# summed. Talk over music (a vlog, a stream, a crowd) is the commonest interference after codecs; its
+# harmonics and formants sit in the embedding's bands, and summed music passages do not teach it.
+SPEECH_VOICES = ("en-us", "en-gb", "de", "fr", "es", "it", "nl", "pt", "pl", "sv")
+SPEECH_TALKERS = 8
+SPEECH_POOL_S = 320.0  # seconds of speech in all, shared among the talkers
 CODEC_CHOICES = (("mp3", 32000), ("mp3", 48000), ("mp3", 64000), ("ogg", 16000), ("ogg", 24000), ("m4a", 32000))
 
 # Geometry (samples). The positive is rendered from a source window around the passage's centre:
@@ -108,6 +118,8 @@ class Corpus:
     seconds: float
     # Real-codec pairs: (clean, decoded after encoding), sample-aligned, same length.
     pool: list[tuple[np.ndarray, np.ndarray]] = dataclasses.field(default_factory=list)
+    # Synthetic talkers (one long array each) for speech babble; empty without espeak-ng.
+    talkers: list[np.ndarray] = dataclasses.field(default_factory=list)
 
     def __post_init__(self) -> None:
         lengths = np.array([len(t) for t in self.tracks], dtype=np.float64)
@@ -196,6 +208,64 @@ def build_codec_pool(corpus: Corpus, size: int, rng: np.random.Generator, log: C
             corpus.pool.append((clean, _align(clean, decoded)))
 
 
+def build_speech_pool(
+    corpus: Corpus, seconds: float, rng: np.random.Generator, log: Callable[[str], None] = print
+) -> None:
+    """Fill `corpus.talkers` with SPEECH_TALKERS synthetic voices, `seconds` of speech in all: espeak-ng
+    reading seeded pseudo-words at varied speeds and pitches. Without espeak-ng (or with `seconds` 0)
+    training goes on without speech babble, and says so."""
+    if seconds <= 0:
+        return
+    program = shutil.which("espeak-ng")
+    if program is None:
+        log("speech babble: espeak-ng is not installed; training without it")
+        return
+    per_talker = seconds / SPEECH_TALKERS
+    for talker in range(SPEECH_TALKERS):
+        voice = SPEECH_VOICES[talker % len(SPEECH_VOICES)]
+        speed, pitch = int(rng.integers(130, 211)), int(rng.integers(15, 86))
+        pieces, total = [], 0
+        while total < per_talker * SR:
+            words = " ".join(_pseudo_word(rng) + ("," if rng.random() < 0.15 else "") for _ in range(20))
+            try:
+                wav = subprocess.run(
+                    [program, "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", words],
+                    capture_output=True,
+                    check=True,
+                    timeout=60,
+                ).stdout
+                samples, rate = _read_wav(wav)
+            except (OSError, subprocess.SubprocessError, ValueError) as exc:
+                log(f"speech babble: espeak-ng failed ({exc}); training without it")
+                corpus.talkers.clear()
+                return
+            common = math.gcd(SR, rate)
+            speech = resample_poly(samples, SR // common, rate // common)
+            pieces.append(speech)
+            total += len(speech)
+        corpus.talkers.append(np.concatenate(pieces).astype(np.float32))
+
+
+def _pseudo_word(rng: np.random.Generator) -> str:
+    consonants, vowels = "bdfgklmnprstvz", "aeiou"
+    return "".join(
+        consonants[int(rng.integers(len(consonants)))] + vowels[int(rng.integers(len(vowels)))]
+        for _ in range(int(rng.integers(1, 4)))
+    )
+
+
+def _read_wav(data: bytes) -> tuple[np.ndarray, int]:
+    """Mono float32 samples and rate of a 16-bit PCM WAV held in memory (espeak-ng's output)."""
+    import wave
+
+    with wave.open(io.BytesIO(data)) as reader:
+        if reader.getsampwidth() != 2:
+            raise ValueError(f"unexpected sample width {reader.getsampwidth()}")
+        frames = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2")
+        channels, rate = reader.getnchannels(), reader.getframerate()
+    return frames.reshape(-1, channels).mean(axis=1).astype(np.float32) / 32768.0, rate
+
+
 def _align(clean: np.ndarray, decoded: np.ndarray, max_lag: int = SR // 4) -> np.ndarray:
     """`decoded` shifted to line up with `clean` (codecs add encoder/decoder delay), cut/padded to its length."""
     n = len(clean) + len(decoded)
@@ -230,7 +300,15 @@ def sample_batch(corpus: Corpus, n: int, rng: np.random.Generator, pool_share: f
         track = corpus.draw_track(rng)
         start = int(rng.integers(0, len(track) - POS_SAMPLES + 1))
         babble[i] = track[start : start + POS_SAMPLES]
-    return {"clean": clean, "source": source, "babble": babble}
+    # Speech babble: 1 to 6 talkers at random places, random gains (no rows without talkers).
+    speech = np.zeros((len(babble) if corpus.talkers else 0, POS_SAMPLES), dtype=np.float32)
+    for row in speech:
+        for _ in range(int(rng.integers(1, 7))):
+            talker = corpus.talkers[int(rng.integers(len(corpus.talkers)))]
+            start = int(rng.integers(0, max(1, len(talker) - POS_SAMPLES)))
+            piece = talker[start : start + POS_SAMPLES]
+            row[: len(piece)] += float(rng.uniform(0.5, 1.0)) * piece
+    return {"clean": clean, "source": source, "babble": babble, "speech": speech}
 
 
 # --- Batched augmentation (torch, on the training device) ------------------------------------------
@@ -274,12 +352,14 @@ def _reverb(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return y * (x.norm(dim=1, keepdim=True) / y.norm(dim=1, keepdim=True).clamp_min(1e-8))
 
 
-def _add_noise(x: torch.Tensor, babble: torch.Tensor, gen: torch.Generator, difficulty: float) -> torch.Tensor:
-    """Add white, pink, babble (3-5 other passages summed) or background-music noise (one other passage)
-    at an SNR (dB, over the patch) drawn from SNR_DB, its floor raised towards the top of the range when
-    `difficulty` < 1. One other passage is the commonest interference in platform uploads (a track under
-    a vlog, a DJ blend, a replication mixed under new material): unlike a crowd it has peaks and onsets
-    of its own that a fingerprint must learn to ignore."""
+def _add_noise(
+    x: torch.Tensor, babble: torch.Tensor, speech: torch.Tensor, gen: torch.Generator, difficulty: float
+) -> torch.Tensor:
+    """Add white, pink, babble (3-5 other passages summed), background-music (one other passage) or,
+    when `speech` has rows, speech-babble noise at an SNR (dB, over the patch) drawn from SNR_DB, its
+    floor raised towards the top of the range when `difficulty` < 1. One other passage is a common
+    interference in platform uploads (a track under a vlog, a DJ blend, a replication mixed under new
+    material): unlike a crowd it has peaks and onsets of its own that a fingerprint must learn to ignore."""
     b, length = x.shape
     dev = x.device
     white = torch.randn(b, length, generator=gen, device=dev)
@@ -291,8 +371,11 @@ def _add_noise(x: torch.Tensor, babble: torch.Tensor, gen: torch.Generator, diff
     )
     crowd = torch.zeros(b, len(babble), device=dev).scatter_add_(1, picks, gains) @ babble
     other = babble[torch.randint(0, len(babble), (b,), generator=gen, device=dev)]
-    kind = torch.randint(0, 4, (b, 1), generator=gen, device=dev)
+    kind = torch.randint(0, 5 if len(speech) else 4, (b, 1), generator=gen, device=dev)
     noise = torch.where(kind == 0, white, torch.where(kind == 1, pink, torch.where(kind == 2, crowd, other)))
+    if len(speech):
+        talk = speech[torch.randint(0, len(speech), (b,), generator=gen, device=dev)]
+        noise = torch.where(kind == 4, talk, noise)
     patch = slice(LEAD, None)
     snr = _uniform(gen, b, SNR_DB[1] - (SNR_DB[1] - SNR_DB[0]) * difficulty, SNR_DB[1])
     scale = (x[:, patch].square().mean(1) / noise[:, patch].square().mean(1).clamp_min(1e-12) / 10 ** (snr / 10)).sqrt()
@@ -378,7 +461,12 @@ def anchors(clean: torch.Tensor) -> torch.Tensor:
 
 
 def positives(
-    source: torch.Tensor, babble: torch.Tensor, gen: torch.Generator, aug: Augmentation, difficulty: float = 1.0
+    source: torch.Tensor,
+    babble: torch.Tensor,
+    gen: torch.Generator,
+    aug: Augmentation,
+    difficulty: float = 1.0,
+    speech: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Augmented positive patches (B, bands, N_FRAMES) for the passages in `source` windows.
 
@@ -392,7 +480,8 @@ def positives(
     speed = torch.where(on["speed"], _uniform(gen, b, 1 - SPEED_RANGE, 1 + SPEED_RANGE), 1.0)
     x = _speed_and_shift(source, shift, speed)
     x = _apply(x, on["reverb"], lambda v: _reverb(v, gen))
-    x = _apply(x, on["noise"], lambda v: _add_noise(v, babble, gen, difficulty))
+    talk = speech if speech is not None else babble[:0]
+    x = _apply(x, on["noise"], lambda v: _add_noise(v, babble, talk, gen, difficulty))
     x = _apply(x, on["eq"], lambda v: _equalise(v, gen))
     x = _apply(x, on["codec_sim"], lambda v: _codec_sim(v, gen))
     power = embedding.stft_power(x)
@@ -429,7 +518,8 @@ def _embed_pairs(
     net: torch.nn.Module, batch: dict[str, torch.Tensor], gen: torch.Generator, aug: Augmentation, difficulty: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
     with torch.no_grad():  # the front end and augmentation need no gradients
-        x = torch.cat([anchors(batch["clean"]), positives(batch["source"], batch["babble"], gen, aug, difficulty)])
+        positive = positives(batch["source"], batch["babble"], gen, aug, difficulty, batch.get("speech"))
+        x = torch.cat([anchors(batch["clean"]), positive])
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=x.device.type == "cuda"):
         z = net(x[:, None].contiguous(memory_format=torch.channels_last)).float()
     return z[: len(z) // 2], z[len(z) // 2 :]
@@ -592,6 +682,7 @@ def train(
     head_hidden: int = DEFAULT_HEAD_HIDDEN,
     learning_rate: float = LEARNING_RATE,
     codec_pool: int = 128,
+    speech_pool_s: float = SPEECH_POOL_S,
     augmentation: Augmentation | None = None,
     command: str | None = None,
     log: Callable[[str], None] | None = None,
@@ -617,6 +708,7 @@ def train(
     corpus = load_corpus(audio_dir, max_files, seed, log)
     # No more pool segments than the corpus holds segment lengths: a tiny corpus needs only a few.
     build_codec_pool(corpus, min(codec_pool, math.ceil(corpus.seconds / CODEC_POOL_SEGMENT_S)), rng, log)
+    build_speech_pool(corpus, speech_pool_s, rng, log)
     config = embedding.front_end_config() | {"channels": list(channels), "head_hidden": head_hidden}
     net = embedding.build_network(config)
     initialised_from = _warm_start(net, config, init_from) if init_from is not None else None
@@ -627,6 +719,7 @@ def train(
         "files": len(corpus.tracks),
         "hours": round(corpus.seconds / 3600, 3),
         "codec_pool_segments": len(corpus.pool),
+        "speech_babble_s": round(sum(len(t) for t in corpus.talkers) / SR, 1),
         "steps_planned": steps,
         "batch_size": batch_size,
         "learning_rate": learning_rate,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
@@ -238,6 +239,29 @@ def test_training_can_continue_from_earlier_weights_and_records_them(
     assert later.trained["initialised_from"]["steps"] == earlier.trained["steps"]
     with pytest.raises(ValueError, match=r"--init-from .*other settings \(channels\)"):
         training.train(folder, tmp_path / "other.pt", init_from=trained[0], **common)  # default, larger channels
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="speech babble needs espeak-ng (apt install espeak-ng)")
+def test_speech_babble_talkers_are_synthesised_and_mixed_into_batches() -> None:
+    corpus = training.Corpus([_at_analysis_rate(21, 6.0)], ["piece"], 6.0)
+
+    training.build_speech_pool(corpus, 16.0, np.random.default_rng(0), log=lambda message: None)
+
+    assert len(corpus.talkers) == training.SPEECH_TALKERS
+    assert all(len(talker) >= 1.5 * SR for talker in corpus.talkers)  # 16 s shared by 8 talkers, ~2 s each
+    batch = training.sample_batch(corpus, 8, np.random.default_rng(1), pool_share=0.0)
+    speech = batch["speech"]
+    assert speech.shape == (4, training.POS_SAMPLES)
+    assert (np.sqrt(np.mean(np.square(speech), axis=1)) > 0.01).all()  # every row holds someone talking
+
+
+def test_without_speech_talkers_batches_carry_no_speech_rows() -> None:
+    corpus = training.Corpus([_at_analysis_rate(21, 6.0)], ["piece"], 6.0)
+
+    training.build_speech_pool(corpus, 0.0, np.random.default_rng(0), log=lambda message: None)
+
+    assert corpus.talkers == []
+    assert training.sample_batch(corpus, 8, np.random.default_rng(1), pool_share=0.0)["speech"].shape[0] == 0
 
 
 def test_the_device_comes_from_the_environment_or_the_hardware(monkeypatch: pytest.MonkeyPatch) -> None:

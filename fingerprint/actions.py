@@ -562,7 +562,7 @@ def candidate_alignments(samples: np.ndarray) -> list[matching.Alignment]:
     model = embedder()
     if model is None:
         return found
-    vectors, times = model.embed_audio(samples)
+    vectors, times = model.embed_audio(samples, hop_s=params.EMBED_QUERY_HOP_S)
     index = vector_index(model)
     if len(vectors) == 0 or len(index) == 0:
         return found

@@ -562,7 +562,8 @@ def candidate_alignments(samples: np.ndarray) -> list[matching.Alignment]:
     model = embedder()
     if model is None:
         return found
-    vectors, times = model.embed_audio(samples, hop_s=params.EMBED_QUERY_HOP_S)
+    short = len(samples) <= params.DENSE_QUERY_MAX_S * params.ANALYSIS_SAMPLE_RATE
+    vectors, times = model.embed_audio(samples, hop_s=params.EMBED_QUERY_HOP_S if short else params.EMBED_HOP_S)
     index = vector_index(model)
     if len(vectors) == 0 or len(index) == 0:
         return found

@@ -128,6 +128,9 @@ EMBED_HOP_S = 0.5
 # patch; each slot votes once, with its best patch (matching.segment_alignments), so scores keep
 # the reference hop's scale. Costs 5x the query's (small) embedding work; references are unchanged.
 EMBED_QUERY_HOP_S = 0.1
+# ...for queries up to this long (s). A longer upload already has many slots to agree, and would pay
+# five times the embedding and search work (an hour: ~30 s more CPU); it uses the reference hop.
+DENSE_QUERY_MAX_S = 60.0
 # STFT of the embedding front end (samples at ANALYSIS_SAMPLE_RATE): 93 ms Hann window, 23.2 ms
 # hop. Kept separate from N_FFT/HOP so landmark tuning cannot silently change trained embeddings.
 EMBED_N_FFT = 1024

@@ -160,7 +160,9 @@ def _flush_to_disk(asset: AudioAsset) -> None:
     fifty files cost about one flush, not fifty. Storages without local paths keep their own promises."""
     try:
         path = Path(asset.file.path)
-    except NotImplementedError:  # a remote storage (no local path): its own durability applies
+    except NotImplementedError:
+        # A remote storage (S3 and the like) has no local file to fsync: its save returned only once
+        # the object was stored, which is the durability it promises.
         return
     pending = getattr(_batch, "files_to_flush", None)
     if pending is not None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
-import io
 import math
 import multiprocessing
 import os
@@ -39,7 +38,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.signal import resample_poly
 from torch.nn import functional as F
 
 from fingerprint import audio, embedding, params
@@ -221,29 +219,25 @@ def build_speech_pool(
         log("speech babble: espeak-ng is not installed; training without it")
         return
     per_talker = seconds / SPEECH_TALKERS
-    for talker in range(SPEECH_TALKERS):
-        voice = SPEECH_VOICES[talker % len(SPEECH_VOICES)]
-        speed, pitch = int(rng.integers(130, 211)), int(rng.integers(15, 86))
-        pieces, total = [], 0
-        while total < per_talker * SR:
-            words = " ".join(_pseudo_word(rng) + ("," if rng.random() < 0.15 else "") for _ in range(20))
-            try:
-                wav = subprocess.run(
-                    [program, "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", words],
-                    capture_output=True,
-                    check=True,
-                    timeout=60,
-                ).stdout
-                samples, rate = _read_wav(wav)
-            except (OSError, subprocess.SubprocessError, ValueError) as exc:
-                log(f"speech babble: espeak-ng failed ({exc}); training without it")
-                corpus.talkers.clear()
-                return
-            common = math.gcd(SR, rate)
-            speech = resample_poly(samples, SR // common, rate // common)
-            pieces.append(speech)
-            total += len(speech)
-        corpus.talkers.append(np.concatenate(pieces).astype(np.float32))
+    with tempfile.TemporaryDirectory(prefix="speech-pool-") as tmp:
+        wav = Path(tmp) / "utterance.wav"
+        for talker in range(SPEECH_TALKERS):
+            voice = SPEECH_VOICES[talker % len(SPEECH_VOICES)]
+            speed, pitch = int(rng.integers(130, 211)), int(rng.integers(15, 86))
+            pieces, total = [], 0
+            while total < per_talker * SR:
+                words = " ".join(_pseudo_word(rng) + ("," if rng.random() < 0.15 else "") for _ in range(20))
+                command = [program, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(wav), words]
+                try:
+                    subprocess.run(command, capture_output=True, check=True, timeout=60)
+                    speech = audio.decode(wav, max_bytes=DECODE_MAX_BYTES, max_duration_s=DECODE_MAX_S).samples
+                except (OSError, subprocess.SubprocessError, audio.AudioError) as exc:
+                    log(f"speech babble: espeak-ng failed ({exc}); training without it")
+                    corpus.talkers.clear()
+                    return
+                pieces.append(speech)
+                total += len(speech)
+            corpus.talkers.append(np.concatenate(pieces).astype(np.float32))
 
 
 def _pseudo_word(rng: np.random.Generator) -> str:
@@ -252,18 +246,6 @@ def _pseudo_word(rng: np.random.Generator) -> str:
         consonants[int(rng.integers(len(consonants)))] + vowels[int(rng.integers(len(vowels)))]
         for _ in range(int(rng.integers(1, 4)))
     )
-
-
-def _read_wav(data: bytes) -> tuple[np.ndarray, int]:
-    """Mono float32 samples and rate of a 16-bit PCM WAV held in memory (espeak-ng's output)."""
-    import wave
-
-    with wave.open(io.BytesIO(data)) as reader:
-        if reader.getsampwidth() != 2:
-            raise ValueError(f"unexpected sample width {reader.getsampwidth()}")
-        frames = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2")
-        channels, rate = reader.getnchannels(), reader.getframerate()
-    return frames.reshape(-1, channels).mean(axis=1).astype(np.float32) / 32768.0, rate
 
 
 def _align(clean: np.ndarray, decoded: np.ndarray, max_lag: int = SR // 4) -> np.ndarray:

@@ -8,8 +8,12 @@ a line comb at multiples of  spacing = sample_rate / prod(strides)  (the latent 
 Music has no reason to put many narrow lines exactly on such a grid, all the way up the band.
 
 Method (designed here from that physics, not from any published code):
-1. time-averaged high-resolution power spectrum at the native rate: Hann segments of ~1.3 s
-   (bins ~0.7 Hz), the per-bin median over segments in dB (robust to notes that come and go);
+1. time-averaged high-resolution power spectrum at the native rate: Hann segments of ~0.7 s
+   (bins ~1-1.5 Hz), the per-bin mean over segments of the power in dB (the mean of logs: a loud
+   note or transient in a few segments moves it far less than a mean of powers would, and it is
+   a less noisy estimate than the median). Longer segments resolve the exact lines that held
+   notes and looped samples leave in real music and raised real excerpts' statistics more than
+   decoded ones' (measured on the corpus' held-out quarter: segments of 0.75 s, 1.5 s, 3 s, 6 s);
 2. whitening: subtract a running median over +-WHITEN_HALF_WIDTH_HZ, so every bin reads as
    "dB above its local floor" whatever the music's spectral tilt;
 3. for every plausible spacing (stride products at common decoder rates), read the strongest
@@ -34,9 +38,10 @@ import numpy as np
 from scipy import ndimage, signal
 
 # --- Spectrum ---------------------------------------------------------------------------------
-TARGET_BIN_HZ = 0.75  # Hz per bin wanted: a 21.5 Hz comb must still span ~30 bins per tooth
+TARGET_BIN_HZ = 1.5  # Hz per bin at most: a 21.5 Hz comb still spans over 14 bins per tooth
 SEGMENT_HOP_FRACTION = 0.5
-MIN_SEGMENTS = 4  # fewer segments than this and the median is too noisy: shorten the segment
+MIN_SEGMENTS = 4  # fewer segments than this and the mean is too noisy: shorten the segment
+SILENT_SEGMENT_DB = -100.0  # segments whose loudest bin is below this (dB re full scale) are gaps, not music
 WHITEN_HALF_WIDTH_HZ = 25.0  # running-median half width: wider than a tooth, narrower than music's tilt
 # --- Comb search ------------------------------------------------------------------------------
 TOOTH_TOLERANCE_BINS = 1  # +-bins around each tooth: scalloping and rounding of the grid
@@ -110,7 +115,7 @@ def families_for(spacing_hz: float, tolerance: float = 0.002) -> list[dict[str, 
 
 
 def average_spectrum(samples: np.ndarray, sample_rate: int) -> Spectrum:
-    """Median-over-segments power spectrum of mono `samples` (Hz rate), whitened against its running median."""
+    """Mean-over-segments log power spectrum of mono `samples` (Hz rate), whitened against its running median."""
     nperseg = 1 << int(np.ceil(np.log2(sample_rate / TARGET_BIN_HZ)))
     while nperseg > 4096 and len(samples) < nperseg * (1 + (MIN_SEGMENTS - 1) * SEGMENT_HOP_FRACTION):
         nperseg //= 2
@@ -126,7 +131,10 @@ def average_spectrum(samples: np.ndarray, sample_rate: int) -> Spectrum:
         seg = x[start : start + nperseg]
         spec = np.fft.rfft((seg - seg.mean()) * window)
         frames.append(10 * np.log10(scale * (spec.real**2 + spec.imag**2) + 1e-20))
-    level = np.median(np.stack(frames), axis=0).astype(np.float32)
+    stacked = np.stack(frames)
+    sounding = stacked.max(axis=1) > SILENT_SEGMENT_DB  # digital silence would drag every bin's mean down alike
+    level = stacked[sounding].mean(axis=0) if sounding.any() else stacked.mean(axis=0)
+    level = level.astype(np.float32)
     bin_hz = sample_rate / nperseg
     width = 2 * int(WHITEN_HALF_WIDTH_HZ / bin_hz) + 1
     floor = ndimage.median_filter(level, size=width, mode="nearest")
@@ -199,16 +207,17 @@ def fundamental(spectrum: Spectrum, ranked: list[CombScore]) -> CombScore:
     """The finest spacing the best comb is a multiple of, when the teeth it adds stand out too.
 
     A decoder's comb at spacing s also scores at 2s, 4s ... (subsets of its teeth), and a finer
-    grid s/k scores about t/sqrt(k) just by containing the best comb's teeth. So a finer spacing
-    counts only if its *own* teeth (those not on the coarser grid) beat their off-grid null by
-    FUNDAMENTAL_MIN_T; the finest such spacing is the latent frame rate.
+    grid s/k scores about t/sqrt(k) just by containing the best comb's teeth. So, walking from the
+    best spacing down to finer ones, a finer spacing is taken only if its *own* teeth (those not on
+    the grid taken so far) beat their off-grid null by FUNDAMENTAL_MIN_T; the last one taken is the
+    latent frame rate. (Own teeth are counted against the grid taken so far, not the best one: a
+    75 Hz comb's teeth are not "own" teeth of a 25 Hz grid just because the best spacing was 300 Hz.)
     """
-    best = ranked[0]
-    chosen = best
-    for cand in sorted(ranked[1:], key=lambda c: c.spacing_hz):
-        ratio = best.spacing_hz / cand.spacing_hz
+    chosen = ranked[0]
+    for cand in sorted(ranked[1:], key=lambda c: c.spacing_hz, reverse=True):
+        ratio = chosen.spacing_hz / cand.spacing_hz
         k = round(ratio)
-        if cand.spacing_hz >= best.spacing_hz or k < 2 or abs(ratio - k) > 1e-3:
+        if cand.spacing_hz >= chosen.spacing_hz or k < 2 or abs(ratio - k) > 1e-3:
             continue
         m = np.rint(cand.tooth_freqs_hz / cand.spacing_hz).astype(np.int64)
         own = m % k != 0
@@ -220,5 +229,5 @@ def fundamental(spectrum: Spectrum, ranked: list[CombScore]) -> CombScore:
         )
         t_own, _ = _t_statistic(cand.tooth_heights_db[own], nulls)
         if t_own >= FUNDAMENTAL_MIN_T:
-            return cand
+            chosen = cand
     return chosen

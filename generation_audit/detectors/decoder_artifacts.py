@@ -23,7 +23,7 @@ from generation_audit import comb, native_audio
 from generation_audit.detectors.base import AI_GENERATED, NO_EVIDENCE, NOT_APPLICABLE, STRONG, DetectorResult
 
 NAME = "decoder_artifacts"
-ALGORITHM_VERSION = "comb-1"
+ALGORITHM_VERSION = "comb-2"  # comb-2: mean of log power over ~0.7 s segments (comb-1: median over ~1.5 s)
 CALIBRATION_PATH = Path(__file__).resolve().parent.parent / "weights" / "comb_calibration.json"
 MAX_SECONDS = 180.0  # s analysed from the start of the file: a stable average, bounded cost
 MIN_SECONDS = 4.0  # s: shorter gives a median over too few segments

@@ -73,6 +73,15 @@ def vector_index(model: Embedder) -> VectorIndex:
     return _vector_indexes[key]
 
 
+def load_indexes() -> None:
+    """Load the landmark index, the embedder and its vector index now: a batch of queries then pays
+    for them once, before its clock starts, and query threads never race to load them."""
+    landmark_store().generation()
+    model = embedder()
+    if model is not None:
+        len(vector_index(model))
+
+
 def decode_for_analysis(path: Path, sample_rate: int = params.ANALYSIS_SAMPLE_RATE) -> audio.DecodedAudio:
     """Decode with the configured size and duration limits."""
     return audio.decode(

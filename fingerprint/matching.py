@@ -133,8 +133,8 @@ def _best_cell_pair(keys: np.ndarray, weights: np.ndarray, n_keys: int) -> int:
     """
     if n_keys <= _DENSE_GRID_FACTOR * len(keys) or n_keys <= _DENSE_GRID_MIN:
         votes = np.bincount(keys, weights=weights, minlength=n_keys + 1)
-        paired = np.where(votes[:-1] > 0, votes[:-1] + votes[1:], 0.0)
-        return int(np.argmax(paired))
+        paired = votes[keys] + votes[keys + 1]  # read at the occupied cells only, not the whole grid
+        return int(keys[paired == paired.max()].min())
     unique_keys, inverse = np.unique(keys, return_inverse=True)
     votes = np.bincount(inverse, weights=weights)
     nxt = np.searchsorted(unique_keys, unique_keys + 1)
@@ -202,26 +202,32 @@ def best_alignments(
     """
     if len(postings.refs) == 0:
         return []
-    triplet = triplet_of_posting
-    tq = query_frames[triplet].astype(np.float64)
-    tr = postings.ref_frames.astype(np.float64)
-    shift = postings.ref_pitches.astype(np.float64) / params.PITCH_STORE_STEPS - query_pitches[triplet]
-    plausible = np.abs(shift) <= params.MAX_PITCH_SHIFT_ST + params.PITCH_TOLERANCE_ST
-    refs = postings.refs[plausible].astype(np.int64)
-    triplet, tq, tr, shift = triplet[plausible], tq[plausible], tr[plausible], shift[plausible]
-    if len(refs) == 0:
+    shift = postings.ref_pitches.astype(np.float64) / params.PITCH_STORE_STEPS - query_pitches[triplet_of_posting]
+    plausible = np.flatnonzero(np.abs(shift) <= params.MAX_PITCH_SHIFT_ST + params.PITCH_TOLERANCE_ST)
+    if len(plausible) == 0:
         return []
+    refs = postings.refs[plausible].astype(np.int64)
+    triplet = triplet_of_posting[plausible].astype(np.int64)
+    # One sort groups the postings by reference and, within each, by query triplet: every reference's
+    # postings are then one contiguous slice, and each (triplet, reference) pair one run inside it.
+    pair = refs * (int(triplet.max()) + 1) + triplet
+    order = np.argsort(pair, kind="stable")
+    pair, refs, triplet, kept = pair[order], refs[order], triplet[order], plausible[order]
+    tq = query_frames[triplet].astype(np.float64)
+    tr = postings.ref_frames[kept].astype(np.float64)
+    shift = shift[kept]
     # Each posting votes 1 / (postings its query triplet has in that reference): a passage that
     # repeats (a loop, a chorus) cannot outvote the one place where everything else agrees too.
-    pair = triplet.astype(np.int64) * (int(refs.max()) + 1) + refs
-    _, pair_inverse, pair_counts = np.unique(pair, return_inverse=True, return_counts=True)
-    weight = 1.0 / pair_counts[pair_inverse]
-    ref_ids, ref_inverse = np.unique(refs, return_inverse=True)
-    ranked = candidate_refs(tq, ref_inverse, weight)
+    pair_index = np.cumsum(np.r_[True, pair[1:] != pair[:-1]]) - 1
+    weight = 1.0 / np.bincount(pair_index)[pair_index]
+    new_ref = np.r_[True, refs[1:] != refs[:-1]]
+    starts = np.flatnonzero(new_ref)
+    ends = np.r_[starts[1:], len(refs)]
+    ranked = candidate_refs(tq, np.cumsum(new_ref) - 1, weight)
     results = []
     for index in ranked:
-        mine = ref_inverse == index
-        found = _align_one(int(ref_ids[index]), tq[mine], tr[mine], shift[mine], weight[mine], triplet[mine])
+        mine = slice(starts[index], ends[index])
+        found = _align_one(int(refs[starts[index]]), tq[mine], tr[mine], shift[mine], weight[mine], triplet[mine])
         if found is not None:
             results.append(found)
     results.sort(key=lambda a: a.aligned, reverse=True)

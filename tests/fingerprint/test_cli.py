@@ -152,6 +152,32 @@ def test_every_identify_line_has_the_same_fields(tmp_path: Path) -> None:
         assert line["ref_id"] is None and line["query_span"] is None
 
 
+@pytest.mark.django_db
+def test_identify_gives_the_same_answers_in_list_order_with_any_number_of_workers(
+    reference_list: Path, tmp_path: Path
+) -> None:
+    _run("register_audio", list_path=str(reference_list))
+    names = []
+    for i, (seed, start) in enumerate([(SEED_A, 2.0), (SEED_UNRELATED, 0.0), (SEED_B, 9.0), (SEED_A, 12.0)] * 2):
+        names.append(f"q{i}.wav")
+        test_audio.write(tmp_path / names[-1], test_audio.excerpt(_piece(seed), start, 5.0 + i % 3))
+    _corrupt_mp3(tmp_path / "broken.mp3", SEED_B)
+    listing = tmp_path / "queries.tsv"
+    listing.write_text("".join(f"q{i}\t{name}\n" for i, name in enumerate([*names, "broken.mp3"])))
+
+    answers = {}
+    for workers in (1, 3):
+        output = tmp_path / f"results{workers}.jsonl"
+        _run("identify", list_path=str(listing), jsonl=str(output), workers=workers)
+        answers[workers] = [
+            {k: v for k, v in json.loads(line).items() if k != "time_s"} for line in output.read_text().splitlines()
+        ]
+
+    assert [line["query_id"] for line in answers[3]] == [f"q{i}" for i in range(len(names) + 1)]
+    assert answers[3] == answers[1]
+    assert [line["ref_id"] for line in answers[1]] == ["ref-a", None, "ref-b", "ref-a"] * 2 + [None]
+
+
 # --------------------------------------------------------------------------- bad lists
 
 

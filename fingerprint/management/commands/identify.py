@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
 from catalog.models import AudioAsset
-from fingerprint import actions, audio, matching
+from fingerprint import actions, audio, index, matching
 from fingerprint.management.commands._lists import ProgressBar, read_id_path_list
 
 
@@ -23,8 +25,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--list", required=True, dest="list_path", help="file of query_id<TAB>path lines")
         parser.add_argument("--jsonl", required=True, help="output file ('-' for standard output)")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=_default_workers(),
+            help="queries identified at once, in threads sharing the one loaded index (default: the CPUs "
+            "this process may use, at most 4); each then runs torch and faiss on one thread",
+        )
 
-    def handle(self, *args: Any, list_path: str, jsonl: str, **options: Any) -> None:
+    def handle(self, *args: Any, list_path: str, jsonl: str, workers: int, **options: Any) -> None:
         entries = read_id_path_list(list_path)
         ref_names = {
             pk: external_id or str(recording_id)
@@ -32,20 +41,40 @@ class Command(BaseCommand):
                 "pk", "recording__external_id", "recording_id"
             )
         }
-        actions.landmark_store().generation()  # load (and check) the index once, before the clock starts
+        workers = max(1, workers)
+        if workers > 1:
+            # Parallel queries, not parallel kernels: one query's arrays are too small for torch's and
+            # faiss' thread pools to pay, and two pools per query thread would oversubscribe the CPUs.
+            os.environ.setdefault("CONTENTID_TORCH_THREADS", "1")
+            index.faiss_threads(1)
+        actions.load_indexes()
         out = sys.stdout if jsonl == "-" else Path(jsonl).open("w")
         bar = ProgressBar(len(entries), "identify")
         found = 0
         try:
-            for query_id, path in entries:
-                line = _identify_one(query_id, path, ref_names)
-                found += line["ref_id"] is not None
-                out.write(json.dumps(line) + "\n")
-                bar.step(query_id)
+            with ThreadPoolExecutor(workers) as pool:
+                # The GIL is released in decoding, numpy's sorts and reductions, torch and faiss, so
+                # threads overlap most of a query's work; map keeps the list's order in the output.
+                for start in range(0, len(entries), _BATCH):
+                    batch = entries[start : start + _BATCH]
+                    for (query_id, _), line in zip(
+                        batch, pool.map(lambda e: _identify_one(e[0], e[1], ref_names), batch), strict=True
+                    ):
+                        found += line["ref_id"] is not None
+                        out.write(json.dumps(line) + "\n")
+                        bar.step(query_id)
         finally:
             if out is not sys.stdout:
                 out.close()
         self.stderr.write(f"{found} of {len(entries)} queries matched a reference.")
+
+
+_BATCH = 256  # queries handed to the pool at once: bounded memory for lists of any length
+
+
+def _default_workers() -> int:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(4, cpus))
 
 
 def _identify_one(query_id: str, path: Path, ref_names: dict[int, str]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -185,34 +186,57 @@ def register_reference(recording: Recording, path: str | Path, original_name: st
 
 
 def register_references(
-    registrations: list[Registration], progress: Callable[[Registration], None] | None = None
+    registrations: list[Registration], progress: Callable[[Registration], None] | None = None, workers: int = 1
 ) -> list[Registration]:
     """Register many reference files, indexing them in one new index generation.
 
     Each file is analysed on its own: a file that cannot be used gets its `error` and is left out,
     without stopping the others. The usable ones are stored and indexed together, so a batch costs
     one index rewrite; if that fails, none of the batch's rows, files or index entries remain.
+    `workers` files are decoded and fingerprinted at once, in threads (decoding, numpy, torch and
+    faiss release the GIL); the database is read and written on the calling thread only.
     """
-    analysed = []
+    checked: list[_Checked] = []
     for registration in registrations:
         try:
-            item = _analyse_reference(registration)
-        except (audio.AudioError, ReferenceConflictError, OSError) as exc:
+            check = _check_reference(registration)
+        except (ReferenceConflictError, OSError) as exc:
             registration.error = exc
         else:
-            if item is None:
-                registration.skipped = True
-            else:
-                analysed.append(item)
+            if check is not None:
+                checked.append(check)
+                continue
+            registration.skipped = True
         if progress is not None:
             progress(registration)
+    analysed = []
+    if checked:
+        embedder()  # loaded once here, not raced for by the worker threads
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            for check, outcome in zip(checked, pool.map(_analyse_reference, checked), strict=True):
+                if isinstance(outcome, _Analysed):
+                    analysed.append(outcome)
+                else:
+                    check.registration.error = outcome
+                if progress is not None:
+                    progress(check.registration)
     if analysed:
         _store_and_index(analysed)
     return registrations
 
 
-def _analyse_reference(registration: Registration) -> _Analysed | None:
-    """Decode and fingerprint one file; None when it is already registered with this engine."""
+@dataclass(frozen=True)
+class _Checked:
+    """A reference file the database says needs fingerprinting (read on the calling thread)."""
+
+    registration: Registration
+    sha256: str
+    existing: AudioAsset | None
+    styled: bool  # the recording has an artist, so the file also shapes the artists' index
+
+
+def _check_reference(registration: Registration) -> _Checked | None:
+    """The database's side of a registration; None when the file is already registered with this engine."""
     path = registration.path
     sha256 = sha256_file(path) if path.exists() and path.stat().st_size else ""
     existing = (
@@ -227,16 +251,25 @@ def _analyse_reference(registration: Registration) -> _Analysed | None:
         if ReferenceFingerprint.objects.filter(asset=existing, engine_version=params.ENGINE_VERSION).exists():
             registration.asset = existing
             return None
-    decoded = decode_for_analysis(path)
-    marks = landmarks.extract(decoded.samples)
-    if len(marks) < MIN_REFERENCE_LANDMARKS:
-        raise audio.AudioError("no_landmarks", "The audio has too little spectral structure to fingerprint.")
-    item = _Analysed(registration, sha256, existing, decoded.info, marks)
-    if registration.recording.artists.exists():  # only a recording with an artist shapes a profile
-        item.style_rows = _artist_index().registration_rows(path)
-    model = embedder()
-    if model is not None:
-        item.vectors, item.vector_times_s = model.embed_audio(decoded.samples)
+    return _Checked(registration, sha256, existing, registration.recording.artists.exists())
+
+
+def _analyse_reference(check: _Checked) -> _Analysed | Exception:
+    """Decode and fingerprint one file (no database access: this runs on worker threads); the error
+    that makes the file unusable is returned, not raised, so the other files go on."""
+    try:
+        decoded = decode_for_analysis(check.registration.path)
+        marks = landmarks.extract(decoded.samples)
+        if len(marks) < MIN_REFERENCE_LANDMARKS:
+            raise audio.AudioError("no_landmarks", "The audio has too little spectral structure to fingerprint.")
+        item = _Analysed(check.registration, check.sha256, check.existing, decoded.info, marks)
+        if check.styled:  # only a recording with an artist shapes a profile
+            item.style_rows = _artist_index().registration_rows(check.registration.path)
+        model = embedder()
+        if model is not None:
+            item.vectors, item.vector_times_s = model.embed_audio(decoded.samples)
+    except (audio.AudioError, OSError) as exc:
+        return exc
     return item
 
 

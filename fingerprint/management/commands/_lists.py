@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -54,3 +55,20 @@ class ProgressBar:
         if self.tty and self.done == self.total:
             sys.stderr.write("\n")
         sys.stderr.flush()
+
+
+def default_workers() -> int:
+    """Files handled at once by the batch commands: the CPUs this process may use, at most 4."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(4, cpus))
+
+
+def one_kernel_thread_per_worker(workers: int) -> None:
+    """With several worker threads, torch and faiss run one thread each: the files are parallel, not
+    the kernels, and a pool per worker thread would oversubscribe the CPUs. An explicit
+    CONTENTID_TORCH_THREADS is kept."""
+    if workers > 1:
+        from fingerprint import index
+
+        os.environ.setdefault("CONTENTID_TORCH_THREADS", "1")
+        index.faiss_threads(1)

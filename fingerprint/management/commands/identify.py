@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,8 +10,13 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from catalog.models import AudioAsset
-from fingerprint import actions, audio, index, matching
-from fingerprint.management.commands._lists import ProgressBar, read_id_path_list
+from fingerprint import actions, audio, matching
+from fingerprint.management.commands._lists import (
+    ProgressBar,
+    default_workers,
+    one_kernel_thread_per_worker,
+    read_id_path_list,
+)
 
 
 class Command(BaseCommand):
@@ -28,7 +32,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers",
             type=int,
-            default=_default_workers(),
+            default=default_workers(),
             help="queries identified at once, in threads sharing the one loaded index (default: the CPUs "
             "this process may use, at most 4); each then runs torch and faiss on one thread",
         )
@@ -42,11 +46,7 @@ class Command(BaseCommand):
             )
         }
         workers = max(1, workers)
-        if workers > 1:
-            # Parallel queries, not parallel kernels: one query's arrays are too small for torch's and
-            # faiss' thread pools to pay, and two pools per query thread would oversubscribe the CPUs.
-            os.environ.setdefault("CONTENTID_TORCH_THREADS", "1")
-            index.faiss_threads(1)
+        one_kernel_thread_per_worker(workers)
         actions.load_indexes()
         out = sys.stdout if jsonl == "-" else Path(jsonl).open("w")
         bar = ProgressBar(len(entries), "identify")
@@ -70,11 +70,6 @@ class Command(BaseCommand):
 
 
 _BATCH = 256  # queries handed to the pool at once: bounded memory for lists of any length
-
-
-def _default_workers() -> int:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(4, cpus))
 
 
 def _identify_one(query_id: str, path: Path, ref_names: dict[int, str]) -> dict[str, Any]:

@@ -6,8 +6,13 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from catalog.models import Recording
-from fingerprint import actions
-from fingerprint.management.commands._lists import ProgressBar, read_id_path_list
+from fingerprint import actions, allocator
+from fingerprint.management.commands._lists import (
+    ProgressBar,
+    default_workers,
+    one_kernel_thread_per_worker,
+    read_id_path_list,
+)
 
 # Files analysed per index generation: one rewrite per batch, and bounded memory for the batch's
 # landmarks however long the list is.
@@ -22,9 +27,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--list", required=True, dest="list_path", help="file of ref_id<TAB>path lines")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=default_workers(),
+            help="files decoded and fingerprinted at once, in threads (default: the CPUs this process may "
+            "use, at most 4); each then runs torch and faiss on one thread",
+        )
 
-    def handle(self, *args: Any, list_path: str, **options: Any) -> None:
+    def handle(self, *args: Any, list_path: str, workers: int, **options: Any) -> None:
         entries = read_id_path_list(list_path)
+        one_kernel_thread_per_worker(workers)
+        allocator.retain_freed_memory()
         started = time.monotonic()
         bar = ProgressBar(len(entries), "register")
         failures = registered = skipped = 0
@@ -36,7 +50,9 @@ class Command(BaseCommand):
                 if is_new:
                     created.add(recording.pk)
                 batch.append(actions.Registration(recording, path, original_name=path.name))
-            for done in actions.register_references(batch, progress=lambda r: bar.step(r.recording.external_id or "")):
+            for done in actions.register_references(
+                batch, progress=lambda r: bar.step(r.recording.external_id or ""), workers=workers
+            ):
                 if done.error is not None:
                     failures += 1
                     self.stderr.write(f"{done.recording.external_id}\t{done.path}\t{done.error}")

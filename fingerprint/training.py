@@ -4,7 +4,7 @@ Each step draws N random passages. The anchor is the clean ~1 s patch; the posit
 passage through a random chain of degradations an upload meets: a time shift (+/-0.25 s, the worst
 query/reference misalignment at a 0.5 s patch hop), speed change (waveform resampling, +/-10 %),
 room reverb, additive noise (white, pink, babble of other passages, one other passage as
-background music, or synthetic speech babble when espeak-ng is installed; 0-20 dB SNR), EQ and
+background music, or synthetic speech babble when espeak-ng is installed; -6 to 20 dB SNR), EQ and
 band-limiting (telephone included), codec damage (simulated: low-pass, quantisation, spectral
 holes; real: MP3/Opus/AAC round trips from a pool encoded once at start), then pitch (+/-2
 semitones) and tempo (+/-10 %) changes. Pitch and tempo are applied to the log-frequency band
@@ -63,7 +63,7 @@ MAX_SHIFT_S = 0.25
 SPEED_RANGE = 0.10  # speed factor 1 +/- this (pitch and tempo together)
 TEMPO_RANGE = 0.10
 PITCH_SEMITONES = 2.0
-SNR_DB = (0.0, 20.0)
+SNR_DB = (-6.0, 20.0)  # below 0 dB: music under louder material (a track under a vlog, a replication mixed in)
 RT60_S = (0.2, 1.0)
 RIR_S = 1.0  # room response length (s): reaches -60 dB at the longest RT60
 CODEC_POOL_SEGMENT_S = 6.0

@@ -596,6 +596,11 @@ def candidate_alignments(samples: np.ndarray) -> list[matching.Alignment]:
     reference both engines place at the same offset gets both scores, and one only the embeddings
     find is reported at tempo and pitch 1 with its embedding score.
     """
+    return query_evidence(samples).fused()
+
+
+def query_evidence(samples: np.ndarray) -> matching.QueryEvidence:
+    """What both engines find for decoded analysis-rate audio, before fusion (see candidate_alignments)."""
     query = landmarks.extract_query(samples)
     postings = landmark_store().lookup(query.hashes)
     found = matching.best_alignments(
@@ -603,15 +608,14 @@ def candidate_alignments(samples: np.ndarray) -> list[matching.Alignment]:
     )
     model = embedder()
     if model is None:
-        return found
+        return matching.QueryEvidence(found)
     short = len(samples) <= params.DENSE_QUERY_MAX_S * params.ANALYSIS_SAMPLE_RATE
     vectors, times = model.embed_audio(samples, hop_s=params.EMBED_QUERY_HOP_S if short else params.EMBED_HOP_S)
     index = vector_index(model)
     if len(vectors) == 0 or len(index) == 0:
-        return found
+        return matching.QueryEvidence(found)
     result = index.search(vectors, params.EMBED_SEARCH_K)
-    segments = matching.segment_alignments(times, result.scores, result.ref_ids, result.times_s)
-    return matching.fuse(found, segments)
+    return matching.QueryEvidence(found, times, result.scores, result.ref_ids, result.times_s)
 
 
 def rebuild_index() -> int:

@@ -11,7 +11,7 @@ Units: frames of params.FRAME_S seconds, semitones.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -374,6 +374,27 @@ def fuse(found: list[Alignment], segments: list[SegmentAlignment]) -> list[Align
         if abs(landmark_position - (seg.offset_s + middle)) <= params.FUSION_OFFSET_TOLERANCE_S:
             by_ref[seg.ref_id] = replace(current, aligned=current.aligned + extra)
     return sorted(by_ref.values(), key=lambda a: a.aligned, reverse=True)
+
+
+@dataclass(frozen=True)
+class QueryEvidence:
+    """Both engines' findings for one query before fusion: the landmark alignments, and the vector
+    search of its segment embeddings ((m,) patch start times and (m, k) neighbour scores, reference
+    ids and reference times; empty without an embedder). Kept apart so that calibration can replay
+    fusion and decision under other parameters without searching again."""
+
+    landmark_alignments: list[Alignment]
+    query_times_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    scores: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    refs: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+    ref_times_s: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+    def fused(self) -> list[Alignment]:
+        """Every candidate's alignment with the embedding evidence fused in, best first (see fuse)."""
+        if len(self.query_times_s) == 0:
+            return self.landmark_alignments
+        segments = segment_alignments(self.query_times_s, self.scores, self.refs, self.ref_times_s)
+        return fuse(self.landmark_alignments, segments)
 
 
 def decide(candidates: list[Alignment]) -> list[Alignment]:

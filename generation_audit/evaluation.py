@@ -150,6 +150,40 @@ def _tasks(cfg: EvalConfig) -> list[tuple[str, np.ndarray, int, list[int], EvalC
     return tasks
 
 
+def whole_file_statistics(cfg: EvalConfig, log: Callable[[str], None] = lambda m: None) -> dict[str, float]:
+    """The comb statistic of each of cfg's real files as the deployed detector reads it: the file as
+    delivered, its first decoder_artifacts.MAX_SECONDS (an upload is a whole track, not a 20 s excerpt)."""
+    from generation_audit import native_audio
+    from generation_audit.detectors import decoder_artifacts
+
+    if cfg.corpus is None:
+        return {}
+    files = [f for f in simulation.list_audio(cfg.corpus) if simulation.is_held_out(f) == cfg.held_out]
+    if cfg.max_files and len(files) > cfg.max_files:
+        files = [files[i] for i in np.linspace(0, len(files) - 1, cfg.max_files).astype(int)]
+    found = {}
+    for i, path in enumerate(files):
+        decoded = native_audio.load(path, max_seconds=decoder_artifacts.MAX_SECONDS)
+        _, statistic = _score("decoder_artifacts", decoded.samples, decoded.sample_rate)
+        found[path.stem] = statistic
+        log(f"  whole file {i + 1}/{len(files)}: {path.stem} {statistic:.2f}")
+    return found
+
+
+def whole_file_report(statistics: dict[str, float]) -> str:
+    """False positives of the comb on real files read whole, as uploads are: every file over the decision point."""
+    from generation_audit.detectors import decoder_artifacts
+
+    over = {stem: v for stem, v in statistics.items() if decoder_artifacts.probability(v) >= 0.5}
+    lines = [
+        f"\n== decoder_artifacts on whole real files (first {decoder_artifacts.MAX_SECONDS:.0f} s, as uploaded) ==",
+        f"  false positives: {len(over)} of {len(statistics)}; largest statistic "
+        f"{max(statistics.values(), default=math.nan):.2f}",
+    ]
+    lines += [f"    {stem}: statistic {v:.2f}" for stem, v in sorted(over.items())]
+    return "\n".join(lines)
+
+
 def evaluate(cfg: EvalConfig, log: Callable[[str], None] = lambda m: None) -> list[Row]:
     """Score every item; rows in a deterministic order."""
     tasks = _tasks(cfg)
@@ -271,7 +305,7 @@ def report(rows: list[Row], cfg: EvalConfig) -> str:
     return "\n".join(lines)
 
 
-def fit_comb_calibration(rows: list[Row]) -> dict[str, Any]:
+def fit_comb_calibration(rows: list[Row], whole_files: dict[str, float] | None = None) -> dict[str, Any]:
     """Logistic P(generated | comb statistic) on log1p(statistic), anchored to a false-positive budget.
 
     Fit on real items against transposed-convolution and codec items (the decoders that leave a
@@ -281,7 +315,10 @@ def fit_comb_calibration(rows: list[Row]) -> dict[str, Any]:
     each real excerpt's largest statistic over all its deliveries and degradations. Items of one
     excerpt are strongly correlated (one looped synth line or codec periodicity lifts them all), so
     the budget is set per excerpt, and the statistic, a maximum over spacings, has an extreme-value
-    tail. The score is the posterior under the (stated) prior odds that this operating point implies.
+    tail. `whole_files` (file stem -> statistic over the whole file, see whole_file_statistics) joins
+    each file's excerpt: a file's largest statistic is over its excerpt's deliveries and the whole
+    file as uploaded. The score is the posterior under the (stated) prior odds that this operating
+    point implies.
     """
     use = [r for r in rows if r.detector == "decoder_artifacts" and r.degradation not in PITCH_DEGRADATIONS]
     use = [
@@ -294,6 +331,9 @@ def fit_comb_calibration(rows: list[Row]) -> dict[str, Any]:
     for r in use:
         if r.side == "real":
             per_excerpt[r.clip] = max(per_excerpt.get(r.clip, -math.inf), r.statistic)
+    for stem, statistic in (whole_files or {}).items():
+        clip = next((c for c in per_excerpt if c.split("#")[0] == stem), f"{stem}#whole")
+        per_excerpt[clip] = max(per_excerpt.get(clip, -math.inf), statistic)
     maxima = np.array(list(per_excerpt.values()))
     decision = calibration.gumbel_quantile(maxima, 1 - TARGET_FPR)
     anchor = math.log1p(max(decision, 0.0))
@@ -308,8 +348,9 @@ def fit_comb_calibration(rows: list[Row]) -> dict[str, Any]:
         "real_excerpt_maxima": sorted(round(float(v), 3) for v in maxima),
         "fitted_on": (
             f"{int((y == 0).sum())} real items from {len(maxima)} excerpts and {int((y == 1).sum())} transposed-conv/"
-            f"codec items, training-split files, all degradations but pitch shifts; slope from a class-balanced "
-            f"logistic fit; 0.5 placed at the {1 - TARGET_FPR:.1%} quantile of a Gumbel fit to the real excerpts' "
-            "largest statistics"
+            f"codec items, training-split files, all degradations but pitch shifts"
+            + (f", and {len(whole_files)} of the files whole (first 180 s)" if whole_files else "")
+            + f"; slope from a class-balanced logistic fit; 0.5 placed at the {1 - TARGET_FPR:.1%} quantile of a "
+            "Gumbel fit to each file's largest real statistic"
         ),
     }

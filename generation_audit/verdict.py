@@ -9,30 +9,30 @@ Rules, in order:
 
        L = PRIOR_LOGIT + comb + learned + self_declared
 
-   - PRIOR_LOGIT = ln(0.28) = -1.27: the prior odds of generated audio implied by the comb's
+   - PRIOR_LOGIT = ln(0.23) = -1.47: the prior odds of generated audio implied by the comb's
      calibration (weights/comb_calibration.json, `prior_odds_generated`), about a fifth of uploads.
    - comb (decoder_artifacts, strong): its calibrated logit relative to that prior, weight
      COMB_WEIGHT = 1.0 above the prior; below it (no comb found) only COMB_ABSENT_WEIGHT = 0.25 of
      it counts, because vocoders, diffusion decoders and low-passed deliveries leave no comb, so a
      missing comb is weak evidence of real audio. A comb at its own decision point (score 0.5,
      where the calibration placed the 99.5 % quantile of real excerpts: no real item of its 53
-     training-split excerpts over it)
+     training-split excerpts, nor any of those files read whole, over it)
      gives L = 0 on its own, which is flagged.
    - learned (moderate): LEARNED_WEIGHT = 0.4 times its calibrated logit, counted only above 0
      (its "no" never vetoes a comb) and capped at LEARNED_CAP_LOGIT = 3 (score 0.95), so it adds at
-     most +1.2 and can never lift the prior (-1.27) over 0 on its own: it is a weak detector (AUC
+     most +1.2 and can never lift the prior (-1.47) over 0 on its own: it is a weak detector (AUC
      about 0.79 held out, 15 % false positives at 0.5 on validation clips; 0.22-0.35 on
      synthetic real music), useful only beside other evidence.
    - self-declared (ID3/Vorbis/MP4 tags, and C2PA manifests that fail validation or declare only
      a composite/older source type, all WEAK): SELF_DECLARED_WEIGHT = 1.0 times the finding's
      fixed prior score (0.4-0.7), the largest one only (several tags are one declaration), so at
-     most +0.7: never decisive alone (-1.27 + 0.7 < 0), but it tips a high learned score (>= 0.81
-     where the comb could not look; about 0.9 beside a typical comb-free spectrum, comb score
+     most +0.7: never decisive alone (-1.47 + 0.7 < 0), but it tips a high learned score (>= 0.87
+     where the comb could not look; over 0.9 beside a typical comb-free spectrum, comb score
      0.05-0.1) or a comb just under its threshold.
    - ERROR and NOT_APPLICABLE findings are ignored (a detector that could not look has no vote);
      a human declaration is listed as a reason but not counted (it is as easily written as an AI one).
 3. score = sigmoid(L) (max'd with the manifest's own score when decisive); ai_generated when
-   score >= THRESHOLD = 0.5, i.e. L >= 0. With no evidence the score is the prior, 0.22.
+   score >= THRESHOLD = 0.5, i.e. L >= 0. With no evidence the score is the prior, 0.19.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from typing import Any, Protocol
 VERSION = "verdict-1"
 THRESHOLD = 0.5  # score at or above which the verdict is "generated" (L >= 0)
 
-PRIOR_LOGIT = math.log(0.28)
+PRIOR_LOGIT = math.log(0.23)
 COMB_WEIGHT = 1.0
 COMB_ABSENT_WEIGHT = 0.25
 LEARNED_WEIGHT = 0.4

@@ -23,7 +23,7 @@ from generation_audit import comb, native_audio
 from generation_audit.detectors.base import AI_GENERATED, NO_EVIDENCE, NOT_APPLICABLE, STRONG, DetectorResult
 
 NAME = "decoder_artifacts"
-ALGORITHM_VERSION = "comb-2"  # comb-2: mean of log power over ~0.7 s segments (comb-1: median over ~1.5 s)
+ALGORITHM_VERSION = "comb-2"  # comb-2: mean of log power over ~0.7 s segments, averaged over 20 s windows
 CALIBRATION_PATH = Path(__file__).resolve().parent.parent / "weights" / "comb_calibration.json"
 MAX_SECONDS = 180.0  # s analysed from the start of the file: a stable average, bounded cost
 MIN_SECONDS = 4.0  # s: shorter gives a median over too few segments
@@ -74,13 +74,14 @@ def analyse(samples: np.ndarray, sample_rate: int) -> DetectorResult:
         return DetectorResult(
             NAME, VERSION, 0.0, NOT_APPLICABLE, STRONG, {"reason": f"shorter than {MIN_SECONDS:.0f} s"}
         )
-    spectrum = comb.average_spectrum(samples, sample_rate)
-    ranked = comb.search(spectrum)
+    spectra = comb.window_spectra(samples, sample_rate)
+    ranked = comb.search(spectra)
     evidence: dict[str, Any] = {
         "analysis_sample_rate_hz": sample_rate,
         "analysed_seconds": round(len(samples) / sample_rate, 2),
-        "bin_hz": round(spectrum.bin_hz, 4),
-        "content_band_hz": [round(spectrum.band_low_hz), round(spectrum.band_high_hz)],
+        "bin_hz": round(spectra[0].bin_hz, 4),
+        "content_band_hz": [round(spectra[0].band_low_hz), round(spectra[0].band_high_hz)],
+        "windows": len(spectra),  # the statistic is the mean over windows of at least comb.WINDOW_S
         "calibration": CALIBRATION["id"],
     }
     if not ranked:
@@ -88,7 +89,7 @@ def analyse(samples: np.ndarray, sample_rate: int) -> DetectorResult:
         return DetectorResult(NAME, VERSION, 0.0, NOT_APPLICABLE, STRONG, evidence)
     strongest = ranked[0]
     score = probability(strongest.statistic)
-    best = comb.fundamental(spectrum, ranked)  # report the latent frame rate, not a multiple of it
+    best = comb.fundamental(spectra, ranked)  # report the latent frame rate, not a multiple of it
     order = np.argsort(best.tooth_heights_db)[::-1][:PEAKS_REPORTED]
     evidence.update(
         {

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from catalog import synth
 from generation_audit import decoders, degradations
 from generation_audit.detectors import decoder_artifacts
 from generation_audit.detectors.base import AI_GENERATED, NO_EVIDENCE
@@ -71,3 +72,17 @@ def test_the_comb_survives_mp3_at_128_kbps(music: np.ndarray) -> None:
 
 def test_too_short_audio_is_not_applicable(music: np.ndarray) -> None:
     assert decoder_artifacts.analyse(music[: RATE * 2], RATE).label == "not_applicable"
+
+
+def test_a_long_upload_is_read_in_windows_and_keeps_the_statistics_scale() -> None:
+    long_music = degradations.resample(synth.compose(9, 60.0).samples, synth.SAMPLE_RATE, RATE)
+    decoded = _through_decoder(long_music, 44100, (8, 8, 4, 2))
+
+    whole = decoder_artifacts.analyse(decoded, RATE)
+    first = decoder_artifacts.analyse(decoded[: 20 * RATE], RATE)
+
+    assert whole.evidence["windows"] == 3 and first.evidence["windows"] == 1
+    assert whole.label == AI_GENERATED
+    # A mean over windows: a minute of audio does not read as three times the evidence of 20 s.
+    assert 0.7 < whole.evidence["comb_statistic"] / first.evidence["comb_statistic"] < 1.4
+    assert decoder_artifacts.analyse(long_music, RATE).label == NO_EVIDENCE

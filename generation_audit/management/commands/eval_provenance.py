@@ -92,6 +92,8 @@ class Command(BaseCommand):
         )
         rows = evaluation.evaluate(cfg, log)
         self.stdout.write(evaluation.report(rows, cfg))
+        if corpus and "decoder_artifacts" in cfg.detectors:
+            self.stdout.write(evaluation.whole_file_report(evaluation.whole_file_statistics(cfg, log)))
         self.stdout.write(f"\n{len(rows)} scores in {time.monotonic() - started:.0f} s")
         if options["rows"]:
             self._write_rows(options["rows"], rows)
@@ -110,7 +112,8 @@ class Command(BaseCommand):
         )
         log(f"calibration: fitting the comb detector on {files} training-split files")
         rows = evaluation.evaluate(fit_cfg, log)
-        fitted = evaluation.fit_comb_calibration(rows)
+        whole = evaluation.whole_file_statistics(fit_cfg, log)
+        fitted = evaluation.fit_comb_calibration(rows, whole)
         fitted["command"] = "python manage.py eval_provenance " + " ".join(sys.argv[2:])
         decoder_artifacts.CALIBRATION_PATH.write_text(json.dumps(fitted, indent=2) + "\n")
         importlib.reload(decoder_artifacts)  # the module reads its calibration at import

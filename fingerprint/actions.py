@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from catalog.checksums import sha256_file
 from catalog.models import Artist, AudioAsset, Recording, Work
-from fingerprint import audio, intake, landmarks, matching, params
+from fingerprint import audio, intake, landmarks, matching, params, transform
 from fingerprint.landmark_store import IndexMismatchError, LandmarkStore
 from fingerprint.models import ArtistMatch, Match, ReferenceFingerprint, Scan, WorkMatch
 from fingerprint.signals import scan_finished, scan_identified
@@ -585,7 +585,62 @@ def find_alignments(path: Path) -> list[matching.Alignment]:
 
 def match_samples(samples: np.ndarray) -> list[matching.Alignment]:
     """The references heard in decoded analysis-rate audio that pass the match decision, best first."""
-    return matching.decide(candidate_alignments(samples))
+    return refine_transforms(samples, matching.decide(candidate_alignments(samples)), _stored_reference_path)
+
+
+# Seconds of a match read to measure its pitch and tempo: enough to pin a 1 % tempo change, and a
+# bounded cost however long the match.
+TRANSFORM_SPAN_S = 20.0
+
+
+def refine_transforms(
+    samples: np.ndarray, matches: list[matching.Alignment], reference_path: Callable[[int], Path | None]
+) -> list[matching.Alignment]:
+    """`matches` with those only the segment embeddings found given the pitch shift, tempo and offset
+    read from the query and reference audio (fingerprint.transform); the others, and any whose
+    reference cannot be read or whose reading is not convincing, as they are. `reference_path` gives
+    the stored file of a reference asset id."""
+    refined = []
+    for match in matches:
+        path = reference_path(match.ref_id) if match.embeddings_only else None
+        found = _read_transform(samples, match, path) if path is not None else None
+        refined.append(found or match)
+    return refined
+
+
+def _read_transform(samples: np.ndarray, match: matching.Alignment, path: Path) -> matching.Alignment | None:
+    rate = params.ANALYSIS_SAMPLE_RATE
+    start_s = match.query_start_s
+    end_s = min(match.query_end_s, start_s + TRANSFORM_SPAN_S, len(samples) / rate)
+    reference_at = match.offset_s + start_s  # where the embeddings put the span's start (tempo 1)
+    reference_from = max(0.0, reference_at - transform.OFFSET_SEARCH_S - 0.5)
+    length = (end_s - start_s) * params.MAX_TEMPO_FACTOR + 2 * transform.OFFSET_SEARCH_S + 1.0
+    try:
+        reference = audio.decode_span(path, reference_from, length, rate)
+    except audio.AudioError:
+        return None
+    found = transform.estimate(
+        landmarks.log_spectrogram(samples[int(start_s * rate) : int(end_s * rate)]),
+        landmarks.log_spectrogram(reference),
+        (reference_at - reference_from) / params.FRAME_S,
+    )
+    if found is None:
+        return None
+    # The line was found from the span's first frame in the reference stretch's frames: restate it as
+    # the reference frame at query frame 0.
+    offset = reference_from / params.FRAME_S + found.offset_frames - found.tempo * start_s / params.FRAME_S
+    return replace(match, tempo=found.tempo, pitch_shift_st=found.pitch_shift_st, offset_frames=offset)
+
+
+def reference_paths() -> dict[int, Path]:
+    """Every reference asset's stored file, by asset id (read once for a batch of queries)."""
+    assets = AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE).exclude(file="")
+    return {asset.pk: Path(asset.file.path) for asset in assets.only("pk", "file")}
+
+
+def _stored_reference_path(asset_id: int) -> Path | None:
+    asset = AudioAsset.objects.filter(pk=asset_id).only("pk", "file").first()
+    return Path(asset.file.path) if asset is not None and asset.file else None
 
 
 def candidate_alignments(samples: np.ndarray) -> list[matching.Alignment]:

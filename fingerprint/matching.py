@@ -39,6 +39,9 @@ class Alignment:
     pitch_shift_st: float  # query pitch - reference pitch, in semitones
     query_start_frame: float
     query_end_frame: float
+    # Found by the segment embeddings alone: its tempo and pitch are not measured but assumed 1
+    # until fingerprint.transform reads them from the audio (see actions.refine_transforms).
+    embeddings_only: bool = False
 
     @property
     def offset_s(self) -> float:
@@ -366,6 +369,7 @@ def fuse(found: list[Alignment], segments: list[SegmentAlignment]) -> list[Align
                 pitch_shift_st=0.0,
                 query_start_frame=seg.query_start_s / params.FRAME_S,
                 query_end_frame=seg.query_end_s / params.FRAME_S,
+                embeddings_only=True,
             )
             continue
         # Compare where each engine puts the middle of the embedding-matched stretch.

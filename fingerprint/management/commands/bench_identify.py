@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import csv
+import json
 import os
 import shlex
 import subprocess
@@ -77,6 +79,9 @@ class Command(BaseCommand):
         report = results / f"{options['name']}.md"
         if report.exists():
             self.stdout.write(report.read_text())
+        answers = results / f"{options['name']}.run" / "out.jsonl"
+        if answers.exists():
+            self.stdout.write(factor_report(answers, suite / "truth.csv"))
 
     def _run(self, command: list[str], env: dict[str, str]) -> None:
         self.stderr.write("$ " + " ".join(shlex.quote(c) for c in command))
@@ -95,3 +100,53 @@ def _write_public_aliases(suite: Path) -> None:
     path = suite / "aliases.csv"
     if not path.exists():
         path.write_text("ref_id,group\n" + "".join(f"{ref},{group}\n" for ref, group in PUBLIC_ALIASES))
+
+
+FACTOR_TOLERANCE = 0.01  # the issue's target: tempo and pitch factors within 1 %
+
+
+def _expected_factors(params: dict[str, float]) -> tuple[float, float]:
+    """(pitch, tempo) factors, query over reference, that make_queries.py applied: rubberband -p
+    semitones, rubberband -T tempo (faster above 1), or a speed change (both)."""
+    if "semitones" in params:
+        return 2 ** (params["semitones"] / 12), 1.0
+    if "tempo" in params:
+        return 1.0, params["tempo"]
+    if "speed" in params:
+        return params["speed"], params["speed"]
+    return 1.0, 1.0
+
+
+def factor_report(answers: Path, truth: Path) -> str:
+    """Among correct answers: the share whose pitch and tempo factors are within FACTOR_TOLERANCE of
+    what the query generator applied, per kind of transformation."""
+    by_query = {row["query_id"]: row for row in csv.DictReader(truth.open(newline=""))}
+    counts: dict[str, list[int]] = {}
+    for line in answers.read_text().splitlines():
+        found = json.loads(line)
+        row = by_query.get(found["query_id"])
+        if (
+            row is None
+            or not row["ref_id"]
+            or found.get("ref_id") != row["ref_id"]
+            or found.get("pitch_factor") is None
+        ):
+            continue
+        pitch, tempo = _expected_factors(json.loads(row["params"] or "{}"))
+        kind = row["class"].split("_")[0] if row["class"].startswith(("pitch", "tempo", "speed")) else "other"
+        ok_pitch = abs(found["pitch_factor"] / pitch - 1) <= FACTOR_TOLERANCE
+        ok_tempo = abs(found["tempo_factor"] / tempo - 1) <= FACTOR_TOLERANCE
+        tally = counts.setdefault(kind, [0, 0, 0])
+        tally[0] += 1
+        tally[1] += ok_pitch
+        tally[2] += ok_tempo
+    lines = [
+        "",
+        f"Pitch and tempo factors of correct answers within {FACTOR_TOLERANCE:.0%} of those applied:",
+        "| queries | n | pitch factor ok | tempo factor ok |",
+        "|---|---|---|---|",
+    ]
+    for kind in sorted(counts):
+        n, pitch_ok, tempo_ok = counts[kind]
+        lines.append(f"| {kind} | {n} | {pitch_ok / n:.0%} | {tempo_ok / n:.0%} |")
+    return "\n".join(lines) + "\n"

@@ -45,6 +45,7 @@ class Command(BaseCommand):
                 "pk", "recording__external_id", "recording_id"
             )
         }
+        paths = actions.reference_paths()
         workers = max(1, workers)
         one_kernel_thread_per_worker(workers)
         actions.load_indexes()
@@ -58,7 +59,7 @@ class Command(BaseCommand):
                 for start in range(0, len(entries), _BATCH):
                     batch = entries[start : start + _BATCH]
                     for (query_id, _), line in zip(
-                        batch, pool.map(lambda e: _identify_one(e[0], e[1], ref_names), batch), strict=True
+                        batch, pool.map(lambda e: _identify_one(e[0], e[1], ref_names, paths), batch), strict=True
                     ):
                         found += line["ref_id"] is not None
                         out.write(json.dumps(line) + "\n")
@@ -72,7 +73,7 @@ class Command(BaseCommand):
 _BATCH = 256  # queries handed to the pool at once: bounded memory for lists of any length
 
 
-def _identify_one(query_id: str, path: Path, ref_names: dict[int, str]) -> dict[str, Any]:
+def _identify_one(query_id: str, path: Path, ref_names: dict[int, str], paths: dict[int, Path]) -> dict[str, Any]:
     started = time.monotonic()
     line: dict[str, Any] = {
         "query_id": query_id,
@@ -92,7 +93,8 @@ def _identify_one(query_id: str, path: Path, ref_names: dict[int, str]) -> dict[
         line["time_s"] = round(time.monotonic() - started, 4)
         return line
     candidates = actions.candidate_alignments(samples)
-    matches = [a for a in matching.decide(candidates) if a.ref_id in ref_names]
+    decided = [a for a in matching.decide(candidates) if a.ref_id in ref_names]
+    matches = actions.refine_transforms(samples, decided, paths.get)
     if candidates:
         line["score"] = round(candidates[0].aligned, 3)
     if matches:

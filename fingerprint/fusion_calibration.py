@@ -5,8 +5,9 @@ the fusion and decision (matching.QueryEvidence.fused, matching.decide) are then
 combination of EMBED_MIN_SIMILARITY, EMBED_MIN_FRACTION and EMBED_SEGMENT_WEIGHT, counting correct
 answers, wrong recordings and answers to out-of-catalogue queries. The rule that chose the shipped
 values (fingerprint/params.py): the most correct answers with no out-of-catalogue answer, a
-wrong-recording rate of at most 1 %, and neighbouring settings that are no worse, so the choice does
-not sit on a cliff. Run on a suite of its own (not the benchmark's public queries).
+wrong-recording rate of at most 1 %, and the settings one step either side in fraction and in weight
+acceptable too, so the choice does not sit on a cliff. Run on a suite of its own (not the
+benchmark's public queries).
 """
 
 from __future__ import annotations
@@ -109,14 +110,15 @@ def replay(
 
 
 def choose(outcomes: list[Outcome]) -> Outcome | None:
-    """The acceptable outcome with the most correct answers whose grid neighbours (one step each way
-    in each parameter) exist and are all acceptable too, so it sits neither on a cliff nor on the
-    grid's edge; None when there is none."""
+    """The acceptable outcome with the most correct answers whose neighbours one step each way in
+    agreeing fraction and in segment weight (the two values the calibration tunes) exist and are
+    all acceptable too, so it sits neither on a cliff nor on the grid's edge; None when there is
+    none. The similarity grid is coarse (0.05): there the setting itself must be acceptable."""
     by_setting = {o.setting: o for o in outcomes}
 
     def neighbours(s: Setting) -> list[Outcome | None]:
         found: list[Outcome | None] = []
-        for axis, values in (("similarity", SIMILARITIES), ("fraction", FRACTIONS), ("weight", WEIGHTS)):
+        for axis, values in (("fraction", FRACTIONS), ("weight", WEIGHTS)):
             i = values.index(getattr(s, axis))
             for j in (i - 1, i + 1):
                 other = Setting(**{**s.__dict__, axis: values[j]}) if 0 <= j < len(values) else None
@@ -124,7 +126,9 @@ def choose(outcomes: list[Outcome]) -> Outcome | None:
         return found
 
     safe = [
-        o for o in outcomes if o.acceptable() and all(n is not None and n.acceptable() for n in neighbours(o.setting))
+        o
+        for o in outcomes
+        if o.acceptable() and all(n is not None and n.acceptable() for n in neighbours(o.setting))
     ]
     return max(safe, key=lambda o: (o.correct, -o.wrong), default=None)
 

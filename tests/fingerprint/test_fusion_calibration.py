@@ -60,8 +60,8 @@ def test_the_rule_takes_the_best_setting_whose_neighbours_are_safe_too() -> None
     assert fusion_calibration.choose(outcomes).setting == best
 
 
-def test_the_rule_never_takes_a_setting_on_the_grids_edge() -> None:
-    edge = Setting(fusion_calibration.SIMILARITIES[0], 0.35, 3.0)
+def test_the_rule_never_takes_a_setting_on_the_edge_of_the_tuned_values() -> None:
+    edge = Setting(0.75, fusion_calibration.FRACTIONS[0], 3.0)
     chosen = fusion_calibration.choose(_outcomes({edge: 99}, set()))
     assert chosen is not None and chosen.setting != edge
 

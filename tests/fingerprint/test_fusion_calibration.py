@@ -50,8 +50,8 @@ def _outcomes(correct_of: dict[Setting, int], ooc_at: set[Setting]) -> list[Outc
 
 
 def test_the_rule_takes_the_best_setting_whose_neighbours_are_safe_too() -> None:
-    best, runner_up = Setting(0.70, 0.3, 3.5), Setting(0.75, 0.35, 3.0)
-    cliff = Setting(0.70, 0.3, 4.0)  # next to the best: it answers an out-of-catalogue query
+    best, runner_up = Setting(0.70, 0.4, 3.5), Setting(0.75, 0.4, 3.0)
+    cliff = Setting(0.70, 0.4, 4.0)  # next to the best: it answers an out-of-catalogue query
     outcomes = _outcomes({best: 90, runner_up: 80}, {cliff})
 
     assert fusion_calibration.choose(outcomes).setting == runner_up
@@ -61,9 +61,18 @@ def test_the_rule_takes_the_best_setting_whose_neighbours_are_safe_too() -> None
 
 
 def test_the_rule_never_takes_a_setting_on_the_edge_of_the_tuned_values() -> None:
-    edge = Setting(0.75, fusion_calibration.FRACTIONS[0], 3.0)
+    edge = Setting(0.75, fusion_calibration.FRACTIONS[-1], 3.0)
     chosen = fusion_calibration.choose(_outcomes({edge: 99}, set()))
     assert chosen is not None and chosen.setting != edge
+
+
+def test_the_rule_never_lets_fewer_segments_agree_than_a_sound_alike_does() -> None:
+    # Out-of-catalogue bench queries stay unanswered at a low fraction; music in a registered
+    # artist's sound does not (test_artist_likeness), so the most recall there is not taken.
+    loose, safe = Setting(0.75, 0.3, 3.5), Setting(0.75, 0.4, 3.5)
+    chosen = fusion_calibration.choose(_outcomes({loose: 95, safe: 90}, set()))
+    assert chosen is not None and chosen.setting == safe
+    assert chosen.setting.fraction >= fusion_calibration.STYLE_ALIKE_MIN_FRACTION
 
 
 @pytest.mark.django_db

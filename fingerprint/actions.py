@@ -599,16 +599,28 @@ def refine_transforms(
     """`matches` with those only the segment embeddings found given the pitch shift, tempo and offset
     read from the query and reference audio (fingerprint.transform); the others, and any whose
     reference cannot be read or whose reading is not convincing, as they are. `reference_path` gives
-    the stored file of a reference asset id."""
+    the stored file of a reference asset id.
+
+    An embeddings-only match whose audio fits best outside the pitch and tempo range the engine
+    covers (params.MAX_PITCH_SHIFT_ST, params.MAX_TEMPO_FACTOR) is dropped: the embedder, trained to
+    ignore key and tempo, also finds passages of other music much like it (a calibration query cut
+    from one Wesnoth track found a passage of another that fits best 2 semitones lower and 20 %
+    slower, 0.81 similar along that line), and a fit past the range is that, not this recording
+    under a transformation the engine covers."""
     refined = []
     for match in matches:
         path = reference_path(match.ref_id) if match.embeddings_only else None
         found = _read_transform(samples, match, path) if path is not None else None
-        refined.append(found or match)
+        if found is None:
+            refined.append(match)
+        elif not found[1].beyond_range:
+            refined.append(found[0])
     return refined
 
 
-def _read_transform(samples: np.ndarray, match: matching.Alignment, path: Path) -> matching.Alignment | None:
+def _read_transform(
+    samples: np.ndarray, match: matching.Alignment, path: Path
+) -> tuple[matching.Alignment, transform.Transform] | None:
     rate = params.ANALYSIS_SAMPLE_RATE
     start_s = match.query_start_s
     end_s = min(match.query_end_s, start_s + TRANSFORM_SPAN_S, len(samples) / rate)
@@ -629,7 +641,7 @@ def _read_transform(samples: np.ndarray, match: matching.Alignment, path: Path) 
     # The line was found from the span's first frame in the reference stretch's frames: restate it as
     # the reference frame at query frame 0.
     offset = reference_from / params.FRAME_S + found.offset_frames - found.tempo * start_s / params.FRAME_S
-    return replace(match, tempo=found.tempo, pitch_shift_st=found.pitch_shift_st, offset_frames=offset)
+    return replace(match, tempo=found.tempo, pitch_shift_st=found.pitch_shift_st, offset_frames=offset), found
 
 
 def reference_paths() -> dict[int, Path]:

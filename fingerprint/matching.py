@@ -226,7 +226,7 @@ def best_alignments(
     new_ref = np.r_[True, refs[1:] != refs[:-1]]
     starts = np.flatnonzero(new_ref)
     ends = np.r_[starts[1:], len(refs)]
-    ranked = candidate_refs(tq, np.cumsum(new_ref) - 1, weight)
+    ranked = candidate_refs(tq, tr, np.cumsum(new_ref) - 1, weight, starts)
     results = []
     for index in ranked:
         mine = slice(starts[index], ends[index])
@@ -237,23 +237,35 @@ def best_alignments(
     return results
 
 
-def candidate_refs(tq: np.ndarray, ref_inverse: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Indices (into the unique references) worth a detailed alignment: the MAX_CANDIDATES with the most
-    weighted hits over the whole query, then the MAX_WINDOW_CANDIDATES best of every half-overlapping
-    CANDIDATE_WINDOW_S window, MAX_TOTAL_CANDIDATES at most; each with hits enough to ever match."""
+def candidate_refs(
+    tq: np.ndarray, tr: np.ndarray, ref_inverse: np.ndarray, weight: np.ndarray, starts: np.ndarray
+) -> np.ndarray:
+    """Indices (into the unique references) worth a detailed alignment: the MAX_CANDIDATES whose
+    weighted hits pile up most at one coarse offset (_offset_peaks), then the
+    MAX_WINDOW_CANDIDATES best of every half-overlapping CANDIDATE_WINDOW_S window, MAX_TOTAL_CANDIDATES
+    at most; each with hits enough to ever match.
+
+    `tq`, `tr` are each posting's query and reference frame, grouped by reference (`ref_inverse`,
+    non-decreasing; each reference's postings start at `starts`). Ranking by hits at one offset, not
+    by hits over the whole reference: a pitch-shifted query looks up every hash variant over
+    +-MAX_PITCH_SHIFT_ST, and a long or dense reference collects thousands of chance hits spread
+    over its whole length, enough to push the right reference, whose hits sit at one offset, out of
+    the candidates (a -1 semitone query: 552 hits at one offset, 54th of 71 by total hits).
+    """
     floor = params.MIN_ALIGNED_HASHES / 2
-    totals = np.bincount(ref_inverse, weights=weight)
-    ranked = np.argsort(-totals, kind="stable")[: params.MAX_CANDIDATES]
-    chosen = [int(i) for i in ranked if totals[i] >= floor]
+    peaks = _offset_peaks(tq, tr, ref_inverse, weight, starts)
+    ranked = np.argsort(-peaks, kind="stable")[: params.MAX_CANDIDATES]
+    chosen = [int(i) for i in ranked if peaks[i] >= floor]
     window = params.CANDIDATE_WINDOW_S / params.FRAME_S
     if len(tq) == 0 or np.ptp(tq) <= window:
         return np.array(chosen, np.int64)
-    n_refs = len(totals)
+    n_refs = len(peaks)
     start = tq.min()
     for shift in (0.0, window / 2):
         cell = np.floor((tq - start + shift) / window).astype(np.int64)
         keys, inverse = np.unique(cell * n_refs + ref_inverse, return_inverse=True)
-        hits = np.bincount(inverse, weights=weight)
+        hits = np.zeros(len(keys))
+        np.maximum.at(hits, inverse, _paired_offset_votes(tq, tr, inverse, weight))
         cells, refs = keys // n_refs, keys % n_refs
         order = np.lexsort((-hits, cells))  # by window, then most hits first
         rank_in_cell = np.arange(len(order)) - np.searchsorted(cells[order], cells[order])
@@ -261,6 +273,32 @@ def candidate_refs(tq: np.ndarray, ref_inverse: np.ndarray, weight: np.ndarray) 
         chosen.extend(int(r) for r in refs[best[np.argsort(-hits[best], kind="stable")]])
     unique = list(dict.fromkeys(chosen))  # first come first: global best, then windows' strongest
     return np.array(unique[: max(params.MAX_TOTAL_CANDIDATES, params.MAX_CANDIDATES)], np.int64)
+
+
+def _offset_peaks(
+    tq: np.ndarray, tr: np.ndarray, ref_inverse: np.ndarray, weight: np.ndarray, starts: np.ndarray
+) -> np.ndarray:
+    """Per reference: its most weighted hits in one pair of neighbouring params.CANDIDATE_OFFSET_CELL_S cells
+    of reference - query time (tempo 1). A pair spans twice the cell, so a line drifting under a
+    tempo change up to MAX_TEMPO_FACTOR still lands in one pair over a query or window."""
+    if len(tq) == 0:
+        return np.zeros(0)
+    return np.maximum.reduceat(_paired_offset_votes(tq, tr, ref_inverse, weight), starts)
+
+
+def _paired_offset_votes(tq: np.ndarray, tr: np.ndarray, group: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """For each posting, the weighted hits of its group in its coarse offset cell plus the next cell.
+
+    Cells are counted in a table of at most a few times the postings' size (a group's cells hashed
+    into it): exact while groups x cells fit, and otherwise a rare collision only adds a few chance
+    votes to a ranking that a detailed alignment then checks."""
+    cell = np.floor((tr - tq) * params.FRAME_S / params.CANDIDATE_OFFSET_CELL_S).astype(np.int64)
+    cell -= cell.min()
+    n_cells = int(cell.max()) + 2
+    keys = group.astype(np.int64) * n_cells + cell
+    size = int(min(int(group.max()) * n_cells + n_cells, max(1 << 12, 1 << int(2 * len(keys)).bit_length())))
+    votes = np.bincount(keys % size, weights=weight, minlength=size)
+    return votes[keys % size] + votes[(keys + 1) % size]
 
 
 def strongest_run(frames: np.ndarray) -> np.ndarray:
@@ -352,7 +390,11 @@ def fuse(found: list[Alignment], segments: list[SegmentAlignment]) -> list[Align
     A reference both engines place at the same offset (within FUSION_OFFSET_TOLERANCE_S) scores the
     sum of both; a reference only the embeddings find gets an alignment at tempo and pitch 1 whose
     score is its embedding evidence alone. Embedding evidence at a different offset from the
-    landmarks' is not added: two engines that disagree do not make a stronger case.
+    landmarks' is not added: two engines that disagree do not make a stronger case. It replaces the
+    landmarks' alignment only when it is the stronger and at least EMBED_OVERRULE_FRACTION of the
+    query's segments agree: music in one artist's sound (catalog.synth.artist_style, other notes)
+    agrees with that artist's recordings in up to 45 % of its segments at some offset, while the
+    landmarks' best for that reference, a chance one, lies elsewhere.
     """
     by_ref = {a.ref_id: a for a in found}
     for seg in segments:
@@ -377,6 +419,19 @@ def fuse(found: list[Alignment], segments: list[SegmentAlignment]) -> list[Align
         landmark_position = (current.tempo * middle / params.FRAME_S + current.offset_frames) * params.FRAME_S
         if abs(landmark_position - (seg.offset_s + middle)) <= params.FUSION_OFFSET_TOLERANCE_S:
             by_ref[seg.ref_id] = replace(current, aligned=current.aligned + extra)
+        elif seg.segments >= params.EMBED_OVERRULE_FRACTION * seg.query_segments and extra > current.aligned:
+            # Most of the query agrees on one offset: the landmarks' weaker best, elsewhere in the
+            # reference, is chance hits (noise has destroyed the peaks), not a contradiction.
+            by_ref[seg.ref_id] = replace(
+                current,
+                aligned=extra,
+                offset_frames=seg.offset_s / params.FRAME_S,
+                tempo=1.0,
+                pitch_shift_st=0.0,
+                query_start_frame=seg.query_start_s / params.FRAME_S,
+                query_end_frame=seg.query_end_s / params.FRAME_S,
+                embeddings_only=True,
+            )
     return sorted(by_ref.values(), key=lambda a: a.aligned, reverse=True)
 
 

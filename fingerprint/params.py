@@ -54,8 +54,11 @@ PITCH_STORE_STEPS = 64  # stored anchor pitch resolution: 1/64 semitone (uint16)
 INDEX_FORMAT_VERSION = 2
 # A hash found in more reference postings than this is too common to discriminate; skipped.
 MAX_POSTINGS_PER_HASH = 2000
-# References whose weighted hash count is among this many best are aligned in detail.
+# References whose weighted hits at one coarse offset are among this many best are aligned in detail.
 MAX_CANDIDATES = 12
+# Those offsets are reference - query time in cells of this many seconds, counted in pairs of
+# neighbours: a pair holds the drift of a 10 s query at MAX_TEMPO_FACTOR (1.2 s).
+CANDIDATE_OFFSET_CELL_S = 2.0
 # ...and, in a query longer than a window, those among the best few of any window (windows overlap
 # by half): in a long upload a short catalogue passage has fewer hashes than long references' chance
 # hits over the whole upload, but it dominates its own window.
@@ -98,24 +101,29 @@ EMBED_SEARCH_K = 10
 EMBED_MIN_SIMILARITY = 0.75
 # Embedding evidence counts only when at least this many query segments, and this fraction of all
 # of them, agree on one reference and offset: similar-sounding music agrees in places (a synthetic
-# piece in a registered artist's sound: up to 38 % of its segments), the same recording for most of
+# piece in a registered artist's sound: up to 45 % of its segments), the same recording for most of
 # the query.
 EMBED_MIN_SEGMENTS = 3
-EMBED_MIN_FRACTION = 0.4
+EMBED_MIN_FRACTION = 0.5
 # Query segments agreeing on one offset count this much each toward a landmark-scale score:
 # fused score = landmark triplets aligned + EMBED_SEGMENT_WEIGHT * summed segment similarity.
 # Similarity, fraction and weight are chosen for the shipped embedder by `calibrate_fusion` on a
 # calibration suite of its own (make_queries.py --per-cell 24 --ooc-per-length 100 --seed 7: 1,584
 # in-catalogue and 300 out-of-catalogue queries, other held-out tracks than the public suite's):
-# the most correct answers with no out-of-catalogue answer, a wrong-recording rate under 1 %, and
-# the settings one step either side in fraction and weight as safe, and a fraction of at least 0.4
-# (fusion_calibration.STYLE_ALIKE_MIN_FRACTION: a piece in a registered artist's sound agrees on up
-# to 38 % of its segments). With the 2026-12-07 weights 0.75 / 0.4 / 3.5 finds 90.8 % (0.3 would
-# find 91.2 % but claims sound-alikes; 0.75 / 0.4 / 2.5, the previous choice: 89.2 %); every
-# setting at similarity 0.70 answers at least one out-of-catalogue query.
+# the most correct answers with no out-of-catalogue answer, a wrong-recording rate under 1 %, the
+# settings one step either side in fraction and weight as safe, and no lower a fraction or
+# similarity than synthetic sound-alikes need (fusion_calibration.STYLE_ALIKE_MIN_FRACTION and
+# _SIMILARITY). With the 2026-12-07 weights 0.75 / 0.5 / 3.5 finds 91.6 % (0.65 / 0.5 / 3.0 would
+# find 94.5 % with no out-of-catalogue answer, but reports one synthetic piece as another).
 EMBED_SEGMENT_WEIGHT = 3.5
 # Offsets from the two engines within this (s) describe the same alignment.
 FUSION_OFFSET_TOLERANCE_S = 1.0
+# Embedding evidence at another offset than the landmarks' best alignment with the same reference
+# replaces it only when this fraction of the query's segments agree (and it scores more): a
+# pitch-shifted or noisy copy keeps a few chance triplets elsewhere in its reference (a -2 semitone
+# query: 14 of 18 segments at 190 s, one triplet at 21 s), music that only sounds alike agrees on
+# up to 45 % (fusion_calibration.STYLE_ALIKE_MIN_FRACTION).
+EMBED_OVERRULE_FRACTION = 0.6
 
 # --- Neural embeddings ---------------------------------------------------------------------------
 # Learned fingerprints (NAFP style, Chang et al. 2021): one vector per short overlapping patch.

@@ -33,6 +33,13 @@ MIN_QUERY_FRAMES = 40  # ~0.9 s: a shorter span pins no tempo
 # right one, and an unchanged upload must not be reported as modified on such a margin.
 MIN_GAIN_OVER_IDENTITY = 0.02
 _FINE_TEMPO_STEP = 0.0005
+# The search looks this far past the range the engine covers (params.MAX_PITCH_SHIFT_ST,
+# params.MAX_TEMPO_FACTOR), so that a best fit outside it shows as such instead of pinned to its edge.
+SEARCH_PITCH_MARGIN_ST = 1.5
+SEARCH_TEMPO_MARGIN = 1.1
+# A fit further out than the covered range by more than this is beyond it.
+BEYOND_PITCH_ST = 0.25
+BEYOND_LOG_TEMPO = 0.01
 _FINE_OFFSET_STEP = 0.25  # frames
 
 
@@ -46,6 +53,9 @@ class Transform:
     tempo: float
     offset_frames: float
     similarity: float
+    # The best fit lies outside the pitch and tempo range the engine covers: another rendition (the
+    # music played much slower, or in another key), not this recording under a transformation.
+    beyond_range: bool = False
 
 
 def estimate(query_db: np.ndarray, reference_db: np.ndarray, expected_offset_frames: float) -> Transform | None:
@@ -63,14 +73,19 @@ def estimate(query_db: np.ndarray, reference_db: np.ndarray, expected_offset_fra
     if best is None or best[2] < MIN_SIMILARITY:
         return None
     tempo, offset, score = best
-    return Transform(pitch, tempo, offset, score)
+    beyond = (
+        abs(pitch) > params.MAX_PITCH_SHIFT_ST + BEYOND_PITCH_ST
+        or abs(math.log(tempo)) > math.log(params.MAX_TEMPO_FACTOR) + BEYOND_LOG_TEMPO
+    )
+    return Transform(pitch, tempo, offset, score, beyond)
 
 
 def pitch_shift(query_db: np.ndarray, reference_db: np.ndarray) -> float:
-    """Semitones the query sits above the reference (within +-params.MAX_PITCH_SHIFT_ST)."""
+    """Semitones the query sits above the reference (searched to SEARCH_PITCH_MARGIN_ST past
+    params.MAX_PITCH_SHIFT_ST either way)."""
     per_st = params.BANDS_PER_SEMITONE
     q, r = _profile(query_db), _profile(reference_db)
-    reach = math.ceil(params.MAX_PITCH_SHIFT_ST * per_st) + 1
+    reach = math.ceil((params.MAX_PITCH_SHIFT_ST + SEARCH_PITCH_MARGIN_ST) * per_st)
     shifts = np.arange(-reach, reach + 1)
     n = len(q)
     scores = np.array([float(np.dot(q[max(0, s) : n + min(0, s)], r[max(0, -s) : n - max(0, s)])) for s in shifts])
@@ -121,9 +136,10 @@ def _line_scores(similarity: np.ndarray, tempos: np.ndarray, offsets: np.ndarray
 def _best_line(
     similarity: np.ndarray, expected_offset: float, tempo_fixed: bool = False
 ) -> tuple[float, float, float] | None:
-    """(tempo, offset, mean similarity) of the best line near `expected_offset`; at tempo 1 only when
-    `tempo_fixed`."""
-    steps = 0 if tempo_fixed else math.ceil(math.log(params.MAX_TEMPO_FACTOR) / params.TEMPO_GRID_STEP)
+    """(tempo, offset, mean similarity) of the best line near `expected_offset`, tempos searched to
+    SEARCH_TEMPO_MARGIN past params.MAX_TEMPO_FACTOR; at tempo 1 only when `tempo_fixed`."""
+    reach = math.log(params.MAX_TEMPO_FACTOR * SEARCH_TEMPO_MARGIN)
+    steps = 0 if tempo_fixed else math.ceil(reach / params.TEMPO_GRID_STEP)
     tempos = np.exp(np.arange(-steps, steps + 1) * params.TEMPO_GRID_STEP)
     reach = OFFSET_SEARCH_S / params.FRAME_S
     offsets = np.arange(math.floor(expected_offset - reach), math.ceil(expected_offset + reach) + 1, dtype=float)

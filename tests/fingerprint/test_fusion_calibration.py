@@ -37,6 +37,22 @@ def test_replay_counts_right_and_wrong_answers_and_answers_to_out_of_catalogue_q
     assert not outcome.acceptable()
 
 
+def test_replay_scores_the_answer_left_after_refining() -> None:
+    # As actions.refine_transforms drops a match whose audio fits only beyond the covered range.
+    evidence = {
+        "hit": matching.QueryEvidence([_alignment(1, 30.0)]),
+        "ooc": matching.QueryEvidence([_alignment(3, 30.0)]),
+    }
+    truth = {"hit": {1}, "ooc": set()}
+
+    def refine(query: str, matches: list[matching.Alignment]) -> list[matching.Alignment]:
+        return [m for m in matches if m.ref_id != 3]
+
+    (outcome,) = fusion_calibration.replay(evidence, truth, [Setting(0.75, 0.5, 3.5)], refine)
+    assert (outcome.correct, outcome.ooc_answered) == (1, 0)
+    assert outcome.acceptable()
+
+
 def test_the_parameters_are_restored_after_a_replay() -> None:
     before = (params.EMBED_MIN_SIMILARITY, params.EMBED_MIN_FRACTION, params.EMBED_SEGMENT_WEIGHT)
     with pytest.raises(RuntimeError), fusion_calibration.parameters(Setting(0.5, 0.1, 9.0)):
@@ -50,8 +66,8 @@ def _outcomes(correct_of: dict[Setting, int], ooc_at: set[Setting]) -> list[Outc
 
 
 def test_the_rule_takes_the_best_setting_whose_neighbours_are_safe_too() -> None:
-    best, runner_up = Setting(0.70, 0.4, 3.5), Setting(0.75, 0.4, 3.0)
-    cliff = Setting(0.70, 0.4, 4.0)  # next to the best: it answers an out-of-catalogue query
+    best, runner_up = Setting(0.80, 0.5, 3.5), Setting(0.75, 0.6, 3.0)
+    cliff = Setting(0.80, 0.5, 4.0)  # next to the best: it answers an out-of-catalogue query
     outcomes = _outcomes({best: 90, runner_up: 80}, {cliff})
 
     assert fusion_calibration.choose(outcomes).setting == runner_up
@@ -69,10 +85,11 @@ def test_the_rule_never_takes_a_setting_on_the_edge_of_the_tuned_values() -> Non
 def test_the_rule_never_lets_fewer_segments_agree_than_a_sound_alike_does() -> None:
     # Out-of-catalogue bench queries stay unanswered at a low fraction; music in a registered
     # artist's sound does not (test_artist_likeness), so the most recall there is not taken.
-    loose, safe = Setting(0.75, 0.3, 3.5), Setting(0.75, 0.4, 3.5)
-    chosen = fusion_calibration.choose(_outcomes({loose: 95, safe: 90}, set()))
+    few_agree, loosely_similar, safe = Setting(0.75, 0.4, 3.5), Setting(0.65, 0.5, 3.5), Setting(0.75, 0.5, 3.5)
+    chosen = fusion_calibration.choose(_outcomes({few_agree: 95, loosely_similar: 95, safe: 90}, set()))
     assert chosen is not None and chosen.setting == safe
     assert chosen.setting.fraction >= fusion_calibration.STYLE_ALIKE_MIN_FRACTION
+    assert chosen.setting.similarity >= fusion_calibration.STYLE_ALIKE_MIN_SIMILARITY
 
 
 @pytest.mark.django_db

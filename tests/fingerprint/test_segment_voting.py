@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import pytest
 
 from fingerprint import matching, params
 
@@ -49,3 +52,48 @@ def test_reference_hop_queries_vote_once_per_patch_as_before() -> None:
 
     assert (best.ref_id, best.segments, best.query_segments) == (7, 5, 5)
     assert abs(best.similarity - 5 * 0.95) < 1e-4
+
+
+def _landmark(ref_id: int, aligned: float, offset_s: float) -> matching.Alignment:
+    return matching.Alignment(
+        ref_id=ref_id, aligned=aligned, offset_frames=offset_s / params.FRAME_S, tempo=1.0, pitch_shift_st=0.0,
+        query_start_frame=0.0, query_end_frame=2.0 / params.FRAME_S,
+    )  # fmt: skip
+
+
+def _segments(ref_id: int, agreeing: int, offset_s: float) -> matching.SegmentAlignment:
+    return matching.SegmentAlignment(
+        ref_id=ref_id, segments=agreeing, query_segments=agreeing, similarity=0.9 * agreeing, offset_s=offset_s,
+        query_start_s=0.0, query_end_s=agreeing * params.EMBED_HOP_S,
+    )  # fmt: skip
+
+
+def test_engines_agreeing_on_the_offset_add_up() -> None:
+    (fused,) = matching.fuse([_landmark(1, 20.0, 60.0)], [_segments(1, 18, 60.2)])
+    assert fused.aligned == pytest.approx(20.0 + params.EMBED_SEGMENT_WEIGHT * 0.9 * 18)
+    assert not fused.embeddings_only
+
+
+def test_embeddings_of_most_of_the_query_overrule_a_weaker_landmark_alignment_elsewhere() -> None:
+    # A pitch-shifted copy in noise: its embeddings agree with the right reference at 190 s for all
+    # 18 segments, the landmarks found only one chance triplet on it, at 21 s.
+    (fused,) = matching.fuse([_landmark(1, 1.0, 21.0)], [_segments(1, 18, 190.0)])
+    assert fused.embeddings_only and fused.offset_s == pytest.approx(190.0)
+    assert fused.is_match()
+
+    # Where the landmarks' case is the stronger, it stands and the embeddings add nothing.
+    (kept,) = matching.fuse([_landmark(1, 80.0, 21.0)], [_segments(1, 18, 190.0)])
+    assert not kept.embeddings_only and kept.aligned == 80.0
+
+
+def test_embeddings_of_part_of_the_query_do_not_overrule_the_landmarks() -> None:
+    # Music much like a registered recording: 55 % of its segments agree with it at 190 s, enough to
+    # count, not enough to overrule the landmarks' best with it at 21 s. Neither makes the case.
+    in_their_sound = replace(_segments(1, 22, 190.0), query_segments=40)
+    assert in_their_sound.is_evidence()
+    (fused,) = matching.fuse([_landmark(1, 1.0, 21.0)], [in_their_sound])
+    assert not fused.embeddings_only and not fused.is_match()
+
+    # Without a landmark alignment for that reference, the fraction rule alone decides.
+    (alone,) = matching.fuse([], [in_their_sound])
+    assert alone.embeddings_only

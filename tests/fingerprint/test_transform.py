@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -44,6 +45,16 @@ def test_it_reads_the_pitch_shift_and_tempo_to_within_a_percent(transpose: int, 
 
     assert 2 ** (found.pitch_shift_st / 12) == pytest.approx(2 ** (transpose / 12), rel=0.01)
     assert found.tempo == pytest.approx(tempo_factor, rel=0.01)
+    assert not found.beyond_range
+
+
+@pytest.mark.parametrize(("transpose", "tempo_factor"), [(0, 0.8), (0, 1.25), (5, 1.0)])
+def test_a_performance_beyond_the_range_the_engine_covers_is_marked_so(transpose: int, tempo_factor: float) -> None:
+    query = _performance(transpose, tempo_factor)[5 * SR : 13 * SR]
+    reference = _performance()[int(3.8 * SR) : int(18.0 * SR)]
+    expected_offset = (5.0 * tempo_factor - 3.8) / params.FRAME_S
+    found = transform.estimate(landmarks.log_spectrogram(query), landmarks.log_spectrogram(reference), expected_offset)
+    assert found is None or found.beyond_range
 
 
 def test_an_unchanged_performance_is_reported_unchanged() -> None:
@@ -51,10 +62,11 @@ def test_an_unchanged_performance_is_reported_unchanged() -> None:
     assert (found.pitch_shift_st, found.tempo) == (0.0, 1.0)
 
 
-def test_unrelated_music_gives_no_transform() -> None:
+def test_unrelated_music_gives_no_transform_the_engine_covers() -> None:
     query = degradations.resample(synth.compose(77, 10.0).samples, synth.SAMPLE_RATE, SR)[: 8 * SR]
     reference = _performance()[: 12 * SR]
-    assert transform.estimate(landmarks.log_spectrogram(query), landmarks.log_spectrogram(reference), 50.0) is None
+    found = transform.estimate(landmarks.log_spectrogram(query), landmarks.log_spectrogram(reference), 50.0)
+    assert found is None or found.beyond_range
 
 
 def _alignment(embeddings_only: bool) -> matching.Alignment:
@@ -77,3 +89,14 @@ def test_refine_transforms_measures_only_what_the_embeddings_alone_found(tmp_pat
     assert refined.tempo_factor == pytest.approx(1.05, rel=0.01)
     assert refined.offset_s == pytest.approx(0.0, abs=0.1)  # the reference time at upload time 0
     assert untouched == _alignment(False)
+
+
+def test_an_embeddings_only_match_that_fits_best_beyond_the_range_is_dropped(tmp_path: Path) -> None:
+    # The same piece 20 % slower: the embedder ignores tempo, but no tempo the engine covers fits
+    # (params.MAX_TEMPO_FACTOR): another rendition, not a use of this recording.
+    stored = tmp_path / "reference.wav"
+    stored.write_bytes(audio.encode(_performance(), SR, "wav"))
+    slower = _performance(0, 0.8)
+    alone = replace(_alignment(True), offset_frames=(10.0 * 0.8 - 10.0) / params.FRAME_S)
+
+    assert actions.refine_transforms(slower, [alone, _alignment(False)], {7: stored}.get) == [_alignment(False)]

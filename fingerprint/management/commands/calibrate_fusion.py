@@ -70,11 +70,35 @@ class Command(BaseCommand):
                 if found is not None:
                     evidence[query_id] = found
                 bar.step(query_id)
-        outcomes = fusion_calibration.replay(evidence, answers, fusion_calibration.grid())
+        refine = _TransformCheck(dict(entries), actions.reference_paths())
+        outcomes = fusion_calibration.replay(evidence, answers, fusion_calibration.grid(), refine)
         chosen = fusion_calibration.choose(outcomes)
         self.stdout.write(fusion_calibration.table(outcomes, chosen))
         if chosen is None:
             self.stdout.write("No setting answers no out-of-catalogue query with its neighbours doing the same.")
+
+
+class _TransformCheck:
+    """actions.refine_transforms for the replay, reading each query's audio again only for an
+    embeddings-only best match, and each (query, reference, span, offset) once across settings."""
+
+    def __init__(self, query_paths: dict[str, Path], reference_paths: dict[int, Path]) -> None:
+        self.query_paths = query_paths
+        self.reference_paths = reference_paths
+        self.kept: dict[tuple[str, int, int, int, int], bool] = {}
+
+    def __call__(self, query_id: str, matches: list[matching.Alignment]) -> list[matching.Alignment]:
+        for match in matches:  # the replay scores the best match only: the first that stands
+            if not match.embeddings_only:
+                return [match]
+            key = (query_id, match.ref_id, round(match.offset_frames), round(match.query_start_frame),
+                   round(match.query_end_frame))  # fmt: skip
+            if key not in self.kept:
+                samples = actions.decode_for_analysis(self.query_paths[query_id]).samples
+                self.kept[key] = bool(actions.refine_transforms(samples, [match], self.reference_paths.get))
+            if self.kept[key]:
+                return [match]
+        return []
 
 
 def _right_answers(truth: Path, aliases: Path, assets: dict[str, int]) -> dict[str, set[int]]:

@@ -327,6 +327,20 @@ class SegmentAlignment:
         needed = max(params.EMBED_MIN_SEGMENTS, params.EMBED_MIN_FRACTION * self.query_segments)
         return self.segments >= needed
 
+    def alignment(self, score: float) -> Alignment:
+        """This evidence as an alignment of its own, scoring `score`: at tempo and pitch 1 (the
+        embedder ignores both) until fingerprint.transform reads them from the audio."""
+        return Alignment(
+            ref_id=self.ref_id,
+            aligned=score,
+            offset_frames=self.offset_s / params.FRAME_S,
+            tempo=1.0,
+            pitch_shift_st=0.0,
+            query_start_frame=self.query_start_s / params.FRAME_S,
+            query_end_frame=self.query_end_s / params.FRAME_S,
+            embeddings_only=True,
+        )
+
 
 def segment_alignments(
     query_times_s: np.ndarray, scores: np.ndarray, refs: np.ndarray, ref_times_s: np.ndarray
@@ -403,16 +417,7 @@ def fuse(found: list[Alignment], segments: list[SegmentAlignment]) -> list[Align
         extra = params.EMBED_SEGMENT_WEIGHT * seg.similarity
         current = by_ref.get(seg.ref_id)
         if current is None:
-            by_ref[seg.ref_id] = Alignment(
-                ref_id=seg.ref_id,
-                aligned=extra,
-                offset_frames=seg.offset_s / params.FRAME_S,
-                tempo=1.0,
-                pitch_shift_st=0.0,
-                query_start_frame=seg.query_start_s / params.FRAME_S,
-                query_end_frame=seg.query_end_s / params.FRAME_S,
-                embeddings_only=True,
-            )
+            by_ref[seg.ref_id] = seg.alignment(extra)
             continue
         # Compare where each engine puts the middle of the embedding-matched stretch.
         middle = (seg.query_start_s + seg.query_end_s) / 2
@@ -422,16 +427,7 @@ def fuse(found: list[Alignment], segments: list[SegmentAlignment]) -> list[Align
         elif seg.segments >= params.EMBED_OVERRULE_FRACTION * seg.query_segments and extra > current.aligned:
             # Most of the query agrees on one offset: the landmarks' weaker best, elsewhere in the
             # reference, is chance hits (noise has destroyed the peaks), not a contradiction.
-            by_ref[seg.ref_id] = replace(
-                current,
-                aligned=extra,
-                offset_frames=seg.offset_s / params.FRAME_S,
-                tempo=1.0,
-                pitch_shift_st=0.0,
-                query_start_frame=seg.query_start_s / params.FRAME_S,
-                query_end_frame=seg.query_end_s / params.FRAME_S,
-                embeddings_only=True,
-            )
+            by_ref[seg.ref_id] = seg.alignment(extra)
     return sorted(by_ref.values(), key=lambda a: a.aligned, reverse=True)
 
 

@@ -4,8 +4,8 @@ Each query is searched once (fingerprint.actions.query_evidence keeps both engin
 the fusion and decision (matching.QueryEvidence.fused, matching.decide) are then replayed for every
 combination of EMBED_MIN_SIMILARITY, EMBED_MIN_FRACTION and EMBED_SEGMENT_WEIGHT, with the
 transform check of an answer only the embeddings found (actions.refine_transforms), counting
-correct answers, wrong recordings and answers to out-of-catalogue queries. The rule that chose the shipped
-values (fingerprint/params.py): the most correct answers with no out-of-catalogue answer, a
+correct answers, wrong recordings and answers to out-of-catalogue queries. The rule that chose the
+shipped values (fingerprint/params.py): the most correct answers with no out-of-catalogue answer, a
 wrong-recording rate of at most 1 %, and the settings one step either side in fraction and in weight
 acceptable too, so the choice does not sit on a cliff; and an agreeing fraction and a similarity
 no lower than STYLE_ALIKE_MIN_FRACTION and STYLE_ALIKE_MIN_SIMILARITY, which a bench suite
@@ -32,7 +32,7 @@ MAX_WRONG_RATE = 0.01
 # neighbours, so at 0.3 they stay unanswered while a sound-alike is claimed as a recording: the
 # rule never goes below this.
 STYLE_ALIKE_MIN_FRACTION = 0.5
-# Likewise the neighbour similarity: at 0.65 (94.5 % on the calibration suite with no out-of-
+# Likewise the neighbour similarity: at 0.65 (96.1 % on the calibration suite with no out-of-
 # catalogue answer) pieces from one synthetic generator with other seeds (tests.audio.piece, the
 # replication and output-audit tests) are reported as each other, over 8.8 s at pitch 0.95 and
 # tempo 1.05. Both floors stand in for hard negatives a bench suite lacks.
@@ -133,8 +133,7 @@ def choose(outcomes: list[Outcome]) -> Outcome | None:
     agreeing fraction and in segment weight (the two values the calibration tunes) exist and are
     all acceptable too, so it sits neither on a cliff nor on the grid's edge, and whose fraction and
     similarity are at least STYLE_ALIKE_MIN_FRACTION and STYLE_ALIKE_MIN_SIMILARITY; None when there
-    is none. The similarity grid is coarse (0.05):
-    there the setting itself must be acceptable."""
+    is none. The similarity grid is coarse (0.05): there the setting itself must be acceptable."""
     by_setting = {o.setting: o for o in outcomes}
 
     def neighbours(s: Setting) -> list[Outcome | None]:

@@ -278,8 +278,8 @@ def candidate_refs(
 def _offset_peaks(
     tq: np.ndarray, tr: np.ndarray, ref_inverse: np.ndarray, weight: np.ndarray, starts: np.ndarray
 ) -> np.ndarray:
-    """Per reference: its most weighted hits in one pair of neighbouring params.CANDIDATE_OFFSET_CELL_S cells
-    of reference - query time (tempo 1). A pair spans twice the cell, so a line drifting under a
+    """Per reference: its most weighted hits in one pair of neighbouring params.CANDIDATE_OFFSET_CELL_S
+    cells of reference - query time (tempo 1). A pair spans twice the cell, so a line drifting under a
     tempo change up to MAX_TEMPO_FACTOR still lands in one pair over a query or window."""
     if len(tq) == 0:
         return np.zeros(0)
@@ -296,9 +296,10 @@ def _paired_offset_votes(tq: np.ndarray, tr: np.ndarray, group: np.ndarray, weig
     cell -= cell.min()
     n_cells = int(cell.max()) + 2
     keys = group.astype(np.int64) * n_cells + cell
-    size = int(min(int(group.max()) * n_cells + n_cells, max(1 << 12, 1 << int(2 * len(keys)).bit_length())))
-    votes = np.bincount(keys % size, weights=weight, minlength=size)
-    return votes[keys % size] + votes[(keys + 1) % size]
+    size = min((int(group.max()) + 1) * n_cells, max(1 << 12, 1 << (2 * len(keys)).bit_length()))
+    slot = keys % size
+    votes = np.bincount(slot, weights=weight, minlength=size)
+    return votes[slot] + votes[(keys + 1) % size]
 
 
 def strongest_run(frames: np.ndarray) -> np.ndarray:

@@ -113,8 +113,8 @@ EMBED_MIN_FRACTION = 0.5
 # the most correct answers with no out-of-catalogue answer, a wrong-recording rate under 1 %, the
 # settings one step either side in fraction and weight as safe, and no lower a fraction or
 # similarity than synthetic sound-alikes need (fusion_calibration.STYLE_ALIKE_MIN_FRACTION and
-# _SIMILARITY). With the 2026-12-07 weights 0.75 / 0.5 / 3.5 finds 91.6 % (0.65 / 0.5 / 3.0 would
-# find 94.5 % with no out-of-catalogue answer, but reports one synthetic piece as another).
+# _SIMILARITY). With the 2026-12-07 weights 0.75 / 0.5 / 3.5 finds 93.1 % (0.65 / 0.5 / 3.0 would
+# find 96.1 % with no out-of-catalogue answer, but reports one synthetic piece as another).
 EMBED_SEGMENT_WEIGHT = 3.5
 # Offsets from the two engines within this (s) describe the same alignment.
 FUSION_OFFSET_TOLERANCE_S = 1.0

@@ -33,6 +33,7 @@ MIN_QUERY_FRAMES = 40  # ~0.9 s: a shorter span pins no tempo
 # right one, and an unchanged upload must not be reported as modified on such a margin.
 MIN_GAIN_OVER_IDENTITY = 0.02
 _FINE_TEMPO_STEP = 0.0005
+_FINE_OFFSET_STEP = 0.25  # frames
 # The search looks this far past the range the engine covers (params.MAX_PITCH_SHIFT_ST,
 # params.MAX_TEMPO_FACTOR), so that a best fit outside it shows as such instead of pinned to its edge.
 SEARCH_PITCH_MARGIN_ST = 1.5
@@ -40,7 +41,6 @@ SEARCH_TEMPO_MARGIN = 1.1
 # A fit further out than the covered range by more than this is beyond it.
 BEYOND_PITCH_ST = 0.25
 BEYOND_LOG_TEMPO = 0.01
-_FINE_OFFSET_STEP = 0.25  # frames
 
 
 @dataclass(frozen=True)
@@ -138,8 +138,8 @@ def _best_line(
 ) -> tuple[float, float, float] | None:
     """(tempo, offset, mean similarity) of the best line near `expected_offset`, tempos searched to
     SEARCH_TEMPO_MARGIN past params.MAX_TEMPO_FACTOR; at tempo 1 only when `tempo_fixed`."""
-    reach = math.log(params.MAX_TEMPO_FACTOR * SEARCH_TEMPO_MARGIN)
-    steps = 0 if tempo_fixed else math.ceil(reach / params.TEMPO_GRID_STEP)
+    tempo_reach = math.log(params.MAX_TEMPO_FACTOR * SEARCH_TEMPO_MARGIN)
+    steps = 0 if tempo_fixed else math.ceil(tempo_reach / params.TEMPO_GRID_STEP)
     tempos = np.exp(np.arange(-steps, steps + 1) * params.TEMPO_GRID_STEP)
     reach = OFFSET_SEARCH_S / params.FRAME_S
     offsets = np.arange(math.floor(expected_offset - reach), math.ceil(expected_offset + reach) + 1, dtype=float)

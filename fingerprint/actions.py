@@ -670,19 +670,27 @@ def query_evidence(samples: np.ndarray) -> matching.QueryEvidence:
     """What both engines find for decoded analysis-rate audio, before fusion (see candidate_alignments)."""
     query = landmarks.extract_query(samples)
     postings = landmark_store().lookup(query.hashes)
-    found = matching.best_alignments(
-        query.anchor_frames, query.anchor_pitches, query.owner[postings.query_index], postings
-    )
+
+    def aligned(hints: list[tuple[int, float]]) -> list[matching.Alignment]:
+        return matching.best_alignments(
+            query.anchor_frames, query.anchor_pitches, query.owner[postings.query_index], postings, hints
+        )
+
     model = embedder()
     if model is None:
-        return matching.QueryEvidence(found)
+        return matching.QueryEvidence(aligned([]))
     short = len(samples) <= params.DENSE_QUERY_MAX_S * params.ANALYSIS_SAMPLE_RATE
     vectors, times = model.embed_audio(samples, hop_s=params.EMBED_QUERY_HOP_S if short else params.EMBED_HOP_S)
     index = vector_index(model)
     if len(vectors) == 0 or len(index) == 0:
-        return matching.QueryEvidence(found)
+        return matching.QueryEvidence(aligned([]))
     result = index.search(vectors, params.EMBED_SEARCH_K)
-    return matching.QueryEvidence(found, times, result.scores, result.ref_ids, result.times_s)
+    # Where the embeddings place the query, the landmarks look again (matching._guided).
+    segments = matching.segment_alignments(times, result.scores, result.ref_ids, result.times_s)
+    hints = [(seg.ref_id, seg.offset_s) for seg in segments if seg.segments >= params.EMBED_CORROBORATED_MIN_SEGMENTS][
+        : params.GUIDED_HINTS
+    ]
+    return matching.QueryEvidence(aligned(hints), times, result.scores, result.ref_ids, result.times_s)
 
 
 def rebuild_index() -> int:

@@ -11,6 +11,7 @@ Units: frames of params.FRAME_S seconds, semitones.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -84,13 +85,16 @@ class Alignment:
         excess = self.aligned - self.needed() / 2
         return max(0.0, 1.0 - math.exp(-excess / params.CONFIDENCE_SCALE))
 
+    def is_identity(self) -> bool:
+        """Neither pitch-shifted nor time-scaled (within the tolerances of timing and pitch jitter)."""
+        return abs(self.tempo - 1.0) <= params.IDENTITY_TEMPO_TOLERANCE and (
+            abs(self.pitch_shift_st) <= params.IDENTITY_PITCH_TOLERANCE_ST
+        )
+
     def needed(self) -> float:
         """Aligned triplets a match needs. Searching every pitch and tempo gives chance many more ways
         to line up than the identity alone, so a transformed match needs more (look-elsewhere effect)."""
-        identity = abs(self.tempo - 1.0) <= params.IDENTITY_TEMPO_TOLERANCE and (
-            abs(self.pitch_shift_st) <= params.IDENTITY_PITCH_TOLERANCE_ST
-        )
-        return params.MIN_ALIGNED_HASHES if identity else params.MIN_ALIGNED_TRANSFORMED
+        return params.MIN_ALIGNED_HASHES if self.is_identity() else params.MIN_ALIGNED_TRANSFORMED
 
     def is_match(self) -> bool:
         """Enough aligned landmarks, spread over at least MIN_MATCH_SPAN_S, densely enough.
@@ -196,12 +200,18 @@ def _align_one(ref_id: int, tq: np.ndarray, tr: np.ndarray, shift: np.ndarray, w
 
 
 def best_alignments(
-    query_frames: np.ndarray, query_pitches: np.ndarray, triplet_of_posting: np.ndarray, postings: Postings
+    query_frames: np.ndarray,
+    query_pitches: np.ndarray,
+    triplet_of_posting: np.ndarray,
+    postings: Postings,
+    hints: Sequence[tuple[int, float]] = (),
 ) -> list[Alignment]:
     """Every candidate reference's best alignment, best first.
 
     `query_frames` / `query_pitches` are per query triplet (anchor frame and pitch);
-    `triplet_of_posting[i]` is the query triplet that produced posting i.
+    `triplet_of_posting[i]` is the query triplet that produced posting i. `hints` are (reference,
+    offset s) where the segment embeddings place the query: each is also aligned within
+    GUIDED_WINDOW_S of that offset (see _guided).
     """
     if len(postings.refs) == 0:
         return []
@@ -233,8 +243,51 @@ def best_alignments(
         found = _align_one(int(refs[starts[index]]), tq[mine], tr[mine], shift[mine], weight[mine], triplet[mine])
         if found is not None:
             results.append(found)
-    results.sort(key=lambda a: a.aligned, reverse=True)
-    return results
+    by_ref = {a.ref_id: a for a in results}
+    for ref_id, offset_s in hints:
+        index = np.searchsorted(refs[starts], ref_id)
+        if index == len(starts) or refs[starts[index]] != ref_id:
+            continue
+        current = by_ref.get(ref_id)
+        if current is not None and (current.is_match() or _within(current, offset_s)):
+            continue
+        mine = slice(starts[index], ends[index])
+        guided = _guided(offset_s, ref_id, tq[mine], tr[mine], shift[mine], triplet[mine])
+        if guided is not None and (current is None or not current.is_match()):
+            by_ref[ref_id] = guided
+    return sorted(by_ref.values(), key=lambda a: a.aligned, reverse=True)
+
+
+def _within(alignment: Alignment, offset_s: float) -> bool:
+    return abs(alignment.offset_s - offset_s) <= params.GUIDED_WINDOW_S
+
+
+def _guided(
+    offset_s: float,
+    ref_id: int,
+    tq: np.ndarray,
+    tr: np.ndarray,
+    shift: np.ndarray,
+    triplet: np.ndarray,
+) -> Alignment | None:
+    """The best alignment of one reference among its postings within params.GUIDED_WINDOW_S of
+    `offset_s` (at tempo 1), where the segment embeddings put the query.
+
+    In heavy noise a true copy keeps a few dozen triplets at its offset, while its reference's
+    postings over every pitch variant hold hundreds of chance hits elsewhere: the reference is not
+    among the few ranked for alignment, or its best line is a chance one. Searched at one offset
+    the same triplets stand out, and chance has one window to line up in instead of the whole
+    reference. Only an untransformed line is kept: music that merely sounds alike (synthetic pieces
+    in one artist's sound) lines up at its hinted offset under some pitch shift or tempo, 12 triplets
+    at tempo 0.91 and 1.3 semitones down, as many as a transformed match needs."""
+    near = np.abs(tr - tq - offset_s / params.FRAME_S) <= params.GUIDED_WINDOW_S / params.FRAME_S
+    if not near.any():
+        return None
+    # One vote per query triplet within the window (its postings elsewhere in the reference, which
+    # thin its weight in the whole-reference search, are not candidates here).
+    _, inverse, counts = np.unique(triplet[near], return_inverse=True, return_counts=True)
+    found = _align_one(ref_id, tq[near], tr[near], shift[near], 1.0 / counts[inverse], triplet[near])
+    return found if found is not None and found.is_identity() else None
 
 
 def candidate_refs(
@@ -403,8 +456,9 @@ def fuse(found: list[Alignment], segments: list[SegmentAlignment]) -> list[Align
     """Landmark alignments with the segment-embedding evidence added, best first.
 
     A reference both engines place at the same offset (within FUSION_OFFSET_TOLERANCE_S) scores the
-    sum of both; a reference only the embeddings find gets an alignment at tempo and pitch 1 whose
-    score is its embedding evidence alone. Embedding evidence at a different offset from the
+    sum of both; there, fewer agreeing segments than EMBED_MIN_FRACTION count when the landmarks
+    corroborate them (_corroborates). A reference only the embeddings find gets an alignment at
+    tempo and pitch 1 whose score is its embedding evidence alone. Embedding evidence at a different offset from the
     landmarks' is not added: two engines that disagree do not make a stronger case. It replaces the
     landmarks' alignment only when it is the stronger and at least EMBED_OVERRULE_FRACTION of the
     query's segments agree: music in one artist's sound (catalog.synth.artist_style, other notes)
@@ -413,23 +467,45 @@ def fuse(found: list[Alignment], segments: list[SegmentAlignment]) -> list[Align
     """
     by_ref = {a.ref_id: a for a in found}
     for seg in segments:
-        if not seg.is_evidence():
+        current = by_ref.get(seg.ref_id)
+        agrees = current is not None and _same_alignment(current, seg)
+        corroborated = agrees and current is not None and _corroborates(current, seg)
+        if not (seg.is_evidence() or corroborated):
             continue
         extra = params.EMBED_SEGMENT_WEIGHT * seg.similarity
-        current = by_ref.get(seg.ref_id)
         if current is None:
             by_ref[seg.ref_id] = seg.alignment(extra)
-            continue
-        # Compare where each engine puts the middle of the embedding-matched stretch.
-        middle = (seg.query_start_s + seg.query_end_s) / 2
-        landmark_position = (current.tempo * middle / params.FRAME_S + current.offset_frames) * params.FRAME_S
-        if abs(landmark_position - (seg.offset_s + middle)) <= params.FUSION_OFFSET_TOLERANCE_S:
+        elif agrees and current.span_s < params.MIN_MATCH_SPAN_S and extra > current.aligned:
+            # A few triplets inside one second (heavy noise, or a guided alignment) cannot say where
+            # the match runs; the stronger segments can (their pitch and tempo are read later).
+            by_ref[seg.ref_id] = seg.alignment(current.aligned + extra)
+        elif agrees:
             by_ref[seg.ref_id] = replace(current, aligned=current.aligned + extra)
         elif seg.segments >= params.EMBED_OVERRULE_FRACTION * seg.query_segments and extra > current.aligned:
             # Most of the query agrees on one offset: the landmarks' weaker best, elsewhere in the
             # reference, is chance hits (noise has destroyed the peaks), not a contradiction.
             by_ref[seg.ref_id] = seg.alignment(extra)
     return sorted(by_ref.values(), key=lambda a: a.aligned, reverse=True)
+
+
+def _same_alignment(landmark: Alignment, seg: SegmentAlignment) -> bool:
+    """Whether the two engines put the middle of the embedding-matched stretch at one reference time."""
+    middle = (seg.query_start_s + seg.query_end_s) / 2
+    landmark_position = (landmark.tempo * middle / params.FRAME_S + landmark.offset_frames) * params.FRAME_S
+    return abs(landmark_position - (seg.offset_s + middle)) <= params.FUSION_OFFSET_TOLERANCE_S
+
+
+def _corroborates(landmark: Alignment, seg: SegmentAlignment) -> bool:
+    """Whether a landmark alignment at the embeddings' offset makes up for too few agreeing segments
+    (params.EMBED_CORROBORATED_MIN_SEGMENTS): triplets enough not to be chance coincidences, on the
+    untransformed line. Noise transforms nothing, and music that only sounds alike lines up under
+    some pitch shift and tempo (synthetic pieces in a registered artist's sound: 6-12 triplets at
+    tempo 0.91-1.07 or a semitone off, agreeing with a third of the segments)."""
+    return (
+        landmark.is_identity()
+        and landmark.aligned >= params.EMBED_CORROBORATING_SHARE * landmark.needed()
+        and seg.segments >= params.EMBED_CORROBORATED_MIN_SEGMENTS
+    )
 
 
 @dataclass(frozen=True)

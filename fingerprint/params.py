@@ -118,6 +118,25 @@ EMBED_MIN_FRACTION = 0.5
 EMBED_SEGMENT_WEIGHT = 3.5
 # Offsets from the two engines within this (s) describe the same alignment.
 FUSION_OFFSET_TOLERANCE_S = 1.0
+# Fewer agreeing segments than EMBED_MIN_FRACTION still count when the landmarks' alignment with
+# the same reference puts it at the same offset (FUSION_OFFSET_TOLERANCE_S): two engines that
+# share no features agreeing on one reference and one offset by chance is rare, while sounding alike
+# moves only the embeddings. Noise drowns both engines' evidence at once, so at 0-5 dB SNR a true
+# copy often keeps a few triplets and a third of its segments, neither enough alone. The fused score
+# must still pass the landmark match rule (matching.Alignment.is_match). The landmark side needs
+# this share of the triplets a match of its own needs (Alignment.needed: 8, or 12 pitch-shifted or
+# time-scaled): aligned at the embeddings' offset (GUIDED_WINDOW_S), other references on the
+# public suite kept up to 6 triplets, all transformed, and synthetic pieces in a registered
+# artist's sound 4-6, while true copies under 0-5 dB noise mostly kept 9-31.
+EMBED_CORROBORATED_MIN_SEGMENTS = 2
+EMBED_CORROBORATING_SHARE = 0.75
+# The references the segment embeddings place best (this many, each with at least
+# EMBED_CORROBORATED_MIN_SEGMENTS agreeing) are also aligned by landmarks within this many seconds
+# (at tempo 1) of the embeddings' offset (matching._guided): on the public suite a true copy under
+# 0-5 dB noise kept 9-31 aligned triplets there while unranked or aligned by chance elsewhere, and
+# other references at such a hint 6 at most.
+GUIDED_HINTS = 4
+GUIDED_WINDOW_S = 1.0
 # Embedding evidence at another offset than the landmarks' best alignment with the same reference
 # replaces it only when this fraction of the query's segments agree (and it scores more): a
 # pitch-shifted or noisy copy keeps a few chance triplets elsewhere in its reference (a -2 semitone

@@ -686,7 +686,9 @@ def query_evidence(samples: np.ndarray) -> matching.QueryEvidence:
         return matching.QueryEvidence(aligned([]))
     result = index.search(vectors, params.EMBED_SEARCH_K)
     # Where the embeddings place the query, the landmarks look again (matching._guided).
-    segments = matching.segment_alignments(times, result.scores, result.ref_ids, result.times_s)
+    segments = matching.segment_alignments(
+        times, result.scores, result.ref_ids, result.times_s, params.GUIDED_HINT_MIN_SIMILARITY
+    )
     hints = [(seg.ref_id, seg.offset_s) for seg in segments if seg.segments >= params.EMBED_CORROBORATED_MIN_SEGMENTS][
         : params.GUIDED_HINTS
     ]

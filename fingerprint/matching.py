@@ -397,18 +397,23 @@ class SegmentAlignment:
 
 
 def segment_alignments(
-    query_times_s: np.ndarray, scores: np.ndarray, refs: np.ndarray, ref_times_s: np.ndarray
+    query_times_s: np.ndarray,
+    scores: np.ndarray,
+    refs: np.ndarray,
+    ref_times_s: np.ndarray,
+    min_similarity: float | None = None,
 ) -> list[SegmentAlignment]:
     """Vote the k nearest reference segments of each query segment into (reference, offset) cells.
 
     `scores`, `refs`, `ref_times_s` are (m, k) search results for the m query patches starting at
-    `query_times_s`. Only neighbours at least EMBED_MIN_SIMILARITY similar vote. Query patches may
+    `query_times_s`. Only neighbours at least `min_similarity` (default EMBED_MIN_SIMILARITY) similar vote. Query patches may
     be denser than reference patches (EMBED_QUERY_HOP_S): a segment is one EMBED_HOP_S slot of the
     query, and it votes once per cell with its best patch there, so counts and summed similarities
     keep the reference hop's scale whatever the query hop. Offsets are binned at half the reference
     hop and neighbouring bins pooled, so timing jitter of up to one hop still agrees. Best first.
     """
-    usable = (refs >= 0) & (scores >= params.EMBED_MIN_SIMILARITY)
+    floor = params.EMBED_MIN_SIMILARITY if min_similarity is None else min_similarity
+    usable = (refs >= 0) & (scores >= floor)
     if not usable.any():
         return []
     # Patch starts are rounded to STFT frames (within half a frame of the grid): the margin keeps a

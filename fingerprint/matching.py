@@ -253,12 +253,13 @@ def best_alignments(
             continue
         mine = slice(starts[index], ends[index])
         guided = _guided(offset_s, ref_id, tq[mine], tr[mine], shift[mine], triplet[mine])
-        if guided is not None and (current is None or not current.is_match()):
+        if guided is not None:  # replaces a chance alignment elsewhere in the reference, if any
             by_ref[ref_id] = guided
     return sorted(by_ref.values(), key=lambda a: a.aligned, reverse=True)
 
 
 def _within(alignment: Alignment, offset_s: float) -> bool:
+    """Whether the alignment already lies where the hint points (nothing to look for again)."""
     return abs(alignment.offset_s - offset_s) <= params.GUIDED_WINDOW_S
 
 
@@ -406,11 +407,12 @@ def segment_alignments(
     """Vote the k nearest reference segments of each query segment into (reference, offset) cells.
 
     `scores`, `refs`, `ref_times_s` are (m, k) search results for the m query patches starting at
-    `query_times_s`. Only neighbours at least `min_similarity` (default EMBED_MIN_SIMILARITY) similar vote. Query patches may
-    be denser than reference patches (EMBED_QUERY_HOP_S): a segment is one EMBED_HOP_S slot of the
-    query, and it votes once per cell with its best patch there, so counts and summed similarities
-    keep the reference hop's scale whatever the query hop. Offsets are binned at half the reference
-    hop and neighbouring bins pooled, so timing jitter of up to one hop still agrees. Best first.
+    `query_times_s`. Only neighbours at least `min_similarity` (default EMBED_MIN_SIMILARITY)
+    similar vote. Query patches may be denser than reference patches (EMBED_QUERY_HOP_S): a segment
+    is one EMBED_HOP_S slot of the query, and it votes once per cell with its best patch there, so
+    counts and summed similarities keep the reference hop's scale whatever the query hop. Offsets
+    are binned at half the reference hop and neighbouring bins pooled, so timing jitter of up to one
+    hop still agrees. Best first.
     """
     floor = params.EMBED_MIN_SIMILARITY if min_similarity is None else min_similarity
     usable = (refs >= 0) & (scores >= floor)

@@ -18,15 +18,24 @@ _PRINT = (
     "'media': str(s.MEDIA_ROOT), 'index': str(s.FINGERPRINT_INDEX_DIR), "
     "'secret': s.SECRET_KEY, 'debug': s.DEBUG, 'hosts': s.ALLOWED_HOSTS}))"
 )
-_CLEARED = ("DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "CONTENTID_ENV", "ALLOWED_HOSTS", "DJANGO_DEBUG",
-            "CONTENTID_MEDIA_DIR", "CONTENTID_INDEX_DIR")
+_CLEARED = (
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "SECRET_KEY",
+    "CONTENTID_ENV",
+    "ALLOWED_HOSTS",
+    "DJANGO_DEBUG",
+    "CONTENTID_MEDIA_DIR",
+    "CONTENTID_INDEX_DIR",
+)
 
 
 def _start(data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if k not in _CLEARED}
     full_env.update(DJANGO_SETTINGS_MODULE="config.settings", CONTENTID_DATA_DIR=str(data_dir), **env)
-    return subprocess.run([sys.executable, "-c", _PRINT], cwd=BASE_DIR, env=full_env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", _PRINT], cwd=BASE_DIR, env=full_env, capture_output=True, text=True, timeout=120
+    )
 
 
 def _settings(data_dir: Path, **env: str) -> dict:
@@ -89,8 +98,9 @@ def test_production_without_a_secret_key_refuses_to_start(tmp_path: Path) -> Non
 
 
 def test_production_with_a_secret_key_and_hosts_starts_without_debug(tmp_path: Path) -> None:
-    s = _settings(tmp_path / "data", CONTENTID_ENV="production", SECRET_KEY="x" * 50,
-                  ALLOWED_HOSTS="example.org,www.example.org")
+    s = _settings(
+        tmp_path / "data", CONTENTID_ENV="production", SECRET_KEY="x" * 50, ALLOWED_HOSTS="example.org,www.example.org"
+    )
 
     assert s["debug"] is False
     assert s["secret"] == "x" * 50

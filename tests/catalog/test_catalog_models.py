@@ -186,7 +186,6 @@ def test_the_admin_add_form_with_a_malformed_isrc_shows_the_rule_and_creates_not
     assert not Recording.objects.exists()
 
 
-
 @pytest.mark.django_db
 def test_the_admin_add_form_with_a_malformed_display_form_isrc_shows_the_rule(staff_client: Client) -> None:
     response = staff_client.post("/admin/catalog/recording/add/", _add_recording_form(isrc="US-RC1-7X-07839"))

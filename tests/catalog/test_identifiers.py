@@ -110,13 +110,9 @@ def test_iswc_check_digit(nine_digits: str, check: int) -> None:
     assert iswc_check_digit(nine_digits) == check
 
 
-@pytest.mark.parametrize(
-    "bad", ["03452468", "0345246801", "03452468A", "", "T03452468"]
-)
+@pytest.mark.parametrize("bad", ["03452468", "0345246801", "03452468A", "", "T03452468"])
 def test_iswc_check_digit_rejects_non_nine_digits(bad: str) -> None:
-    with pytest.raises(
-        IdentifierError, match="ISWC work number must be exactly 9 digits"
-    ):
+    with pytest.raises(IdentifierError, match="ISWC work number must be exactly 9 digits"):
         iswc_check_digit(bad)
 
 

@@ -689,9 +689,8 @@ def query_evidence(samples: np.ndarray) -> matching.QueryEvidence:
     segments = matching.segment_alignments(
         times, result.scores, result.ref_ids, result.times_s, params.GUIDED_HINT_MIN_SIMILARITY
     )
-    hints = [(seg.ref_id, seg.offset_s) for seg in segments if seg.segments >= params.EMBED_CORROBORATED_MIN_SEGMENTS][
-        : params.GUIDED_HINTS
-    ]
+    placed = [seg for seg in segments if seg.segments >= params.EMBED_CORROBORATED_MIN_SEGMENTS]
+    hints = [(seg.ref_id, seg.offset_s) for seg in placed[: params.GUIDED_HINTS]]
     return matching.QueryEvidence(aligned(hints), times, result.scores, result.ref_ids, result.times_s)
 
 

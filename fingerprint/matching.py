@@ -244,9 +244,10 @@ def best_alignments(
         if found is not None:
             results.append(found)
     by_ref = {a.ref_id: a for a in results}
+    ref_ids = refs[starts]  # ascending: the postings are sorted by reference
     for ref_id, offset_s in hints:
-        index = np.searchsorted(refs[starts], ref_id)
-        if index == len(starts) or refs[starts[index]] != ref_id:
+        index = int(np.searchsorted(ref_ids, ref_id))
+        if index == len(ref_ids) or ref_ids[index] != ref_id:
             continue
         current = by_ref.get(ref_id)
         if current is not None and (current.is_match() or _within(current, offset_s)):
@@ -465,18 +466,19 @@ def fuse(found: list[Alignment], segments: list[SegmentAlignment]) -> list[Align
     A reference both engines place at the same offset (within FUSION_OFFSET_TOLERANCE_S) scores the
     sum of both; there, fewer agreeing segments than EMBED_MIN_FRACTION count when the landmarks
     corroborate them (_corroborates). A reference only the embeddings find gets an alignment at
-    tempo and pitch 1 whose score is its embedding evidence alone. Embedding evidence at a different offset from the
-    landmarks' is not added: two engines that disagree do not make a stronger case. It replaces the
-    landmarks' alignment only when it is the stronger and at least EMBED_OVERRULE_FRACTION of the
-    query's segments agree: music in one artist's sound (catalog.synth.artist_style, other notes)
-    agrees with that artist's recordings in up to 45 % of its segments at some offset, while the
-    landmarks' best for that reference, a chance one, lies elsewhere.
+    tempo and pitch 1 whose score is its embedding evidence alone. Embedding evidence at a
+    different offset from the landmarks' is not added: two engines that disagree do not make a
+    stronger case. It replaces the landmarks' alignment only when it is the stronger and at least
+    EMBED_OVERRULE_FRACTION of the query's segments agree: music in one artist's sound
+    (catalog.synth.artist_style, other notes) agrees with that artist's recordings in up to 45 % of
+    its segments at some offset, while the landmarks' best for that reference, a chance one, lies
+    elsewhere.
     """
     by_ref = {a.ref_id: a for a in found}
     for seg in segments:
         current = by_ref.get(seg.ref_id)
         agrees = current is not None and _same_alignment(current, seg)
-        corroborated = agrees and current is not None and _corroborates(current, seg)
+        corroborated = current is not None and agrees and _corroborates(current, seg)
         if not (seg.is_evidence() or corroborated):
             continue
         extra = params.EMBED_SEGMENT_WEIGHT * seg.similarity

@@ -119,15 +119,15 @@ EMBED_SEGMENT_WEIGHT = 3.5
 # Offsets from the two engines within this (s) describe the same alignment.
 FUSION_OFFSET_TOLERANCE_S = 1.0
 # Fewer agreeing segments than EMBED_MIN_FRACTION still count when the landmarks' alignment with
-# the same reference puts it at the same offset (FUSION_OFFSET_TOLERANCE_S): two engines that
-# share no features agreeing on one reference and one offset by chance is rare, while sounding alike
-# moves only the embeddings. Noise drowns both engines' evidence at once, so at 0-5 dB SNR a true
-# copy often keeps a few triplets and a third of its segments, neither enough alone. The fused score
-# must still pass the landmark match rule (matching.Alignment.is_match). The landmark side needs
-# this share of the triplets a match of its own needs (Alignment.needed: 8, or 12 pitch-shifted or
-# time-scaled): aligned at the embeddings' offset (GUIDED_WINDOW_S), other references on the
-# public suite kept up to 6 triplets, all transformed, and synthetic pieces in a registered
-# artist's sound 4-6, while true copies under 0-5 dB noise mostly kept 9-31.
+# the same reference puts it at the same offset (FUSION_OFFSET_TOLERANCE_S) on an untransformed
+# line: two engines that share no features agreeing on one reference and one offset by chance is
+# rare, and noise transforms nothing, while music that only sounds alike lines up under some pitch
+# shift or tempo. Noise drowns both engines' evidence at once, so at 0-5 dB SNR a true copy often
+# keeps a few triplets and a third of its segments, neither enough alone. The landmark side needs
+# this share of the triplets a match of its own needs (Alignment.needed: 8 untransformed): at a
+# guided offset (GUIDED_WINDOW_S) other references on the public suite kept 3 such triplets at
+# most, true copies under 0-5 dB noise mostly 9-31. The fused score must still pass the landmark
+# match rule (matching.Alignment.is_match).
 EMBED_CORROBORATED_MIN_SEGMENTS = 2
 EMBED_CORROBORATING_SHARE = 0.75
 # The references the segment embeddings place best (this many, each with at least

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from django.conf import settings
-from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from catalog.checksums import sha256_file
 from catalog.models import Artist, AudioAsset, Recording, Work
+from catalog.stored_files import store_copy
 from fingerprint import audio, intake, landmarks, matching, params, transform
 from fingerprint.landmark_store import IndexMismatchError, LandmarkStore
 from fingerprint.models import ArtistMatch, Match, ReferenceFingerprint, Scan, WorkMatch
@@ -110,8 +110,7 @@ def _new_asset(
         channels=info.channels,
         duration_s=info.duration_s,
     )
-    with path.open("rb") as fh:
-        asset.file.save(path.name, File(fh), save=False)
+    store_copy(asset.file, path)
     return asset
 
 
@@ -169,6 +168,7 @@ class _Analysed:
     vectors: np.ndarray | None = None  # segment embeddings (n, EMBEDDING_DIM), when an embedder ships
     vector_times_s: np.ndarray | None = None
     style_rows: np.ndarray | None = None  # for the artists' index (fingerprint.artist_index)
+    new_asset: AudioAsset | None = None  # unsaved, its copy of the file stored, when `existing` is None
 
 
 def register_reference(recording: Recording, path: str | Path, original_name: str = "") -> AudioAsset:
@@ -197,22 +197,23 @@ def register_references(
     faiss release the GIL); the database is read and written on the calling thread only.
     """
     checked: list[_Checked] = []
-    for registration in registrations:
+    analysed: list[_Analysed] = []
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        for registration, digest in zip(registrations, pool.map(_digest, registrations), strict=True):
+            try:
+                check = _check_reference(registration, digest)
+            except (ReferenceConflictError, OSError) as exc:
+                registration.error = exc
+            else:
+                if check is not None:
+                    checked.append(check)
+                    continue
+                registration.skipped = True
+            if progress is not None:
+                progress(registration)
+        if checked:
+            embedder()  # loaded once here, not raced for by the worker threads
         try:
-            check = _check_reference(registration)
-        except (ReferenceConflictError, OSError) as exc:
-            registration.error = exc
-        else:
-            if check is not None:
-                checked.append(check)
-                continue
-            registration.skipped = True
-        if progress is not None:
-            progress(registration)
-    analysed = []
-    if checked:
-        embedder()  # loaded once here, not raced for by the worker threads
-        with ThreadPoolExecutor(max(1, workers)) as pool:
             for check, outcome in zip(checked, pool.map(_analyse_reference, checked), strict=True):
                 if isinstance(outcome, _Analysed):
                     analysed.append(outcome)
@@ -220,9 +221,24 @@ def register_references(
                     check.registration.error = outcome
                 if progress is not None:
                     progress(check.registration)
+        except BaseException:  # a worker failed unexpectedly, or an interrupt: no stored copy is left
+            pool.shutdown(cancel_futures=True)
+            for item in analysed:
+                _delete_file(item.new_asset)
+            raise
     if analysed:
         _store_and_index(analysed)
     return registrations
+
+
+def _digest(registration: Registration) -> str | OSError:
+    """The file's sha256 ("" for a missing or empty file, which decoding then refuses), read on a
+    worker thread; the error that stops reading it is returned."""
+    path = registration.path
+    try:
+        return sha256_file(path) if path.exists() and path.stat().st_size else ""
+    except OSError as exc:
+        return exc
 
 
 @dataclass(frozen=True)
@@ -235,10 +251,10 @@ class _Checked:
     styled: bool  # the recording has an artist, so the file also shapes the artists' index
 
 
-def _check_reference(registration: Registration) -> _Checked | None:
+def _check_reference(registration: Registration, sha256: str | OSError) -> _Checked | None:
     """The database's side of a registration; None when the file is already registered with this engine."""
-    path = registration.path
-    sha256 = sha256_file(path) if path.exists() and path.stat().st_size else ""
+    if isinstance(sha256, OSError):
+        raise sha256
     existing = (
         AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE, sha256=sha256).select_related("recording").first()
     )
@@ -268,6 +284,16 @@ def _analyse_reference(check: _Checked) -> _Analysed | Exception:
         model = embedder()
         if model is not None:
             item.vectors, item.vector_times_s = model.embed_audio(decoded.samples)
+        if check.existing is None:  # the copy is stored here too, beside the other workers' analysis
+            registration = check.registration
+            item.new_asset = _new_asset(
+                registration.path,
+                check.sha256,
+                decoded.info,
+                AudioAsset.Kind.REFERENCE,
+                registration.original_name,
+                registration.recording,
+            )
     except (audio.AudioError, OSError) as exc:
         return exc
     return item
@@ -275,7 +301,7 @@ def _analyse_reference(check: _Checked) -> _Analysed | Exception:
 
 def _store_and_index(items: list[_Analysed]) -> None:
     store = landmark_store()
-    created: list[AudioAsset] = []
+    created = [item.new_asset for item in items if item.new_asset is not None]  # stored by the workers
     indexed: list[int] = []
     indexed_vectors = profiled = styled = False
     recording_ids = {item.registration.recording.pk for item in items}
@@ -285,15 +311,8 @@ def _store_and_index(items: list[_Analysed]) -> None:
                 registration = item.registration
                 asset = item.existing
                 if asset is None:
-                    asset = _new_asset(
-                        registration.path,
-                        item.sha256,
-                        item.info,
-                        AudioAsset.Kind.REFERENCE,
-                        registration.original_name,
-                        registration.recording,
-                    )
-                    created.append(asset)
+                    asset = item.new_asset
+                    assert asset is not None
                     asset.save()
                 _record_fingerprint(asset, item.marks)
                 recording = registration.recording
@@ -337,7 +356,7 @@ def _store_and_index(items: list[_Analysed]) -> None:
         for asset in created:
             _delete_file(asset)
         if styled:
-            _restore_artist_rows([asset.pk for asset in created])
+            _restore_artist_rows([asset.pk for asset in created if asset.pk is not None])
         for item in items:
             item.registration.asset = None
         if profiled and model is not None:

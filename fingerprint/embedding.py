@@ -30,9 +30,12 @@ DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "embedder.pt"
 WEIGHTS_FORMAT = 1
 # Samples one patch spans: (frames - 1) hops plus one window.
 PATCH_SAMPLES = (params.EMBED_N_FRAMES - 1) * params.EMBED_HOP + params.EMBED_N_FFT
-# Patches computed per front-end call inside embed_audio: bounds memory (1024 patches of 180 x 40
-# float32 = 29 MB) whatever the audio's length.
-_CHUNK_PATCHES = 1024
+# Patches computed per front-end call inside embed_audio, and per network batch. It bounds memory
+# whatever the audio's length, and keeps every intermediate buffer under glibc's 32 MB mmap
+# ceiling: 256 reference patches span 128 s, whose complex STFT is 23 MB, and a batch's stem output
+# is 20 MB. Larger buffers are mapped fresh on every call and page-faulted in zero-filled: at 1024
+# that was a quarter of the reference indexing's CPU time, spent in the kernel.
+_CHUNK_PATCHES = 256
 _POWER_FLOOR = 1e-10  # band power floor (-100 dB re. unit power), keeps log10 finite on digital silence
 
 
@@ -296,7 +299,7 @@ class Embedder:
             raise EmbedderUnavailableError(f"Embedder weights at {path} do not fit the network code: {exc}") from exc
         return cls(net, dict(blob["config"]), str(blob["model_version"]), dict(blob["trained"]), target, path)
 
-    def embed_patches(self, patches: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    def embed_patches(self, patches: np.ndarray, batch_size: int = _CHUNK_PATCHES) -> np.ndarray:
         """Patches (n, EMBED_N_BANDS, EMBED_N_FRAMES) from `patch_features` -> unit vectors (n, dim) float32."""
         patches = np.asarray(patches, dtype=np.float32)
         if patches.ndim != 3 or patches.shape[1:] != (self.config["n_bands"], self.config["n_frames"]):
@@ -310,7 +313,7 @@ class Embedder:
         return out
 
     def embed_audio(
-        self, samples: np.ndarray, batch_size: int = 512, hop_s: float = params.EMBED_HOP_S
+        self, samples: np.ndarray, batch_size: int = _CHUNK_PATCHES, hop_s: float = params.EMBED_HOP_S
     ) -> tuple[np.ndarray, np.ndarray]:
         """Mono float32 audio at ANALYSIS_SAMPLE_RATE -> (unit vectors (n, dim) float32, patch start times (n,) s).
 
@@ -325,7 +328,8 @@ class Embedder:
             for i in range(0, len(starts), _CHUNK_PATCHES):
                 patches = _patches(signal, starts[i : i + _CHUNK_PATCHES])
                 for j in range(0, len(patches), batch_size):
-                    out[i + j : i + j + batch_size] = self._forward(patches[j : j + batch_size])
+                    batch = patches[j : j + batch_size]
+                    out[i + j : i + j + len(batch)] = self._forward(batch)
         return out, starts * (params.EMBED_HOP / params.ANALYSIS_SAMPLE_RATE)
 
     def _forward(self, patches: torch.Tensor) -> np.ndarray:

@@ -19,7 +19,15 @@ from django.conf import settings as django_settings
 
 from catalog.models import AudioAsset, Recording
 from fingerprint import audio
-from fingerprint.actions import ReferenceConflictError, identify_scan, landmark_store, register_reference, submit_upload
+from fingerprint.actions import (
+    ReferenceConflictError,
+    Registration,
+    identify_scan,
+    landmark_store,
+    register_reference,
+    register_references,
+    submit_upload,
+)
 from fingerprint.models import Match, ReferenceFingerprint, Scan
 from tests import audio as ta
 from tests.conftest import stored_files
@@ -273,6 +281,45 @@ def test_a_refused_upload_can_be_resubmitted_once_fixed(inputs: Path) -> None:
     assert Scan.objects.get() == scan
     assert scan.asset.format == "mp3"
     assert scan.asset.duration_s == pytest.approx(10.0, abs=0.2)
+
+
+# --------------------------------------------------------------------------- a failed index write
+
+
+@pytest.mark.django_db
+def test_a_batch_whose_index_write_fails_leaves_no_row_or_stored_copy_and_can_be_retried(
+    inputs: Path, good_recording: Recording, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The workers store each file's copy beside its analysis, before the batch is indexed: a failed
+    # index write must take those copies away again, and a retry must store them whole.
+    songs = [Recording.objects.create(title=f"Batch {n}") for n in range(3)]
+    paths = [ta.write(inputs / f"batch{n}.wav", ta.piece(40 + n, 12.0)) for n in range(3)]
+    before = snapshot()
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full while writing the landmark store")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(landmark_store().__class__, "add_many", disk_full)
+        with pytest.raises(OSError, match="disk full"):
+            register_references([Registration(song, path) for song, path in zip(songs, paths, strict=True)], workers=2)
+    after = snapshot()
+    # (The vector index is rewritten by the rollback: same entries, a new generation's files.)
+    assert (after.assets, after.fingerprints, after.media, after.postings, after.ref_ids) == (
+        before.assets,
+        before.fingerprints,
+        before.media,
+        before.postings,
+        before.ref_ids,
+    )
+
+    done = register_references([Registration(song, path) for song, path in zip(songs, paths, strict=True)], workers=2)
+
+    assert [item.error for item in done] == [None, None, None]
+    for item in done:
+        assert item.asset is not None and item.asset.recording == item.recording
+        assert Path(item.asset.file.path).read_bytes() == item.path.read_bytes()
+    assert len(snapshot().media) == len(before.media) + 3
 
 
 # --------------------------------------------------------------------------- duplicates

@@ -7,6 +7,7 @@ sniffed from the first bytes, never trusted from the file name.
 from __future__ import annotations
 
 import io
+import math
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,7 +168,8 @@ def decode(
         )
     if decoded_s < min_duration_s:
         raise AudioError("too_short", f"The audio lasts {decoded_s:.2f} s; at least {min_duration_s:.1f} s is needed.")
-    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    # einsum accumulates in float64 through a small buffer: no float64 copy of the whole file.
+    rms = math.sqrt(float(np.einsum("i,i->", samples, samples, dtype=np.float64)) / len(samples))
     if rms <= 10 ** (params.SILENCE_RMS_DBFS / 20):
         raise AudioError("silent", "The audio is silent: there is nothing to identify.")
     info = AudioInfo(info.format, info.codec, info.sample_rate, info.channels, round(decoded_s, 3))
@@ -249,7 +251,7 @@ def _decode_stream(
     if not chunks:
         raise AudioError("undecodable", f"The {fmt.upper()} file holds no decodable audio.")
     samples = np.concatenate(chunks).astype(np.float32, copy=False)
-    return np.clip(samples, -1.0, 1.0)
+    return np.clip(samples, -1.0, 1.0, out=samples)  # in place: concatenate made a fresh array
 
 
 def decode_span(path: str | Path, start_s: float, length_s: float, sample_rate: int) -> np.ndarray:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,6 +93,15 @@ def _filterbank_tensor(device: torch.device) -> torch.Tensor:
     return torch.from_numpy(log_filterbank()).to(device)
 
 
+@functools.cache
+def _sparse_filterbank() -> torch.Tensor:
+    """The filterbank as a CPU sparse (CSR) matrix: each band reads a few bins, so on the CPU a
+    sparse product does a twentieth of the dense one's work (on a GPU the dense one is faster)."""
+    with warnings.catch_warnings():  # torch calls its CSR support "beta"; the product is all we use
+        warnings.simplefilter("ignore", UserWarning)
+        return _filterbank_tensor(torch.device("cpu")).to_sparse_csr()
+
+
 def stft_power(samples: torch.Tensor) -> torch.Tensor:
     """Power spectrogram |STFT|^2 of (B, n) samples -> (B, bins, frames), float32.
 
@@ -110,7 +120,11 @@ def stft_power(samples: torch.Tensor) -> torch.Tensor:
 
 def band_levels_db(power: torch.Tensor) -> torch.Tensor:
     """Power spectrogram (B, bins, frames) -> log-frequency band levels in dB, (B, EMBED_N_BANDS, frames)."""
-    bands = torch.matmul(_filterbank_tensor(power.device), power)
+    if power.device.type == "cpu":
+        filterbank = _sparse_filterbank()
+        bands = torch.stack([filterbank @ spectrum for spectrum in power])
+    else:
+        bands = torch.matmul(_filterbank_tensor(power.device), power)
     return 10.0 * torch.log10(bands.clamp_min(_POWER_FLOOR))
 
 
@@ -119,10 +133,12 @@ def normalise_patches(levels_db: torch.Tensor) -> torch.Tensor:
     patch maximum, then zero mean and unit variance (a gain change leaves the patch unchanged)."""
     peak = levels_db.amax(dim=(1, 2), keepdim=True)
     x = torch.maximum(levels_db, peak - params.EMBED_DB_RANGE)
-    mean = x.mean(dim=(1, 2), keepdim=True)
-    std = x.std(dim=(1, 2), keepdim=True, unbiased=False)
+    centred = x - x.mean(dim=(1, 2), keepdim=True)
+    # The deviation from the centred values: the same population std as torch.std, without its
+    # Welford loop (a seventh of CPU embedding time).
+    std = centred.square().mean(dim=(1, 2), keepdim=True).sqrt()
     # The floor (dB) keeps near-constant patches (silence, a held DC offset) from blowing up.
-    return (x - mean) / std.clamp_min(1e-3)
+    return centred / std.clamp_min(1e-3)
 
 
 def patch_start_frames(n_samples: int, hop_s: float = params.EMBED_HOP_S) -> np.ndarray:
@@ -194,6 +210,33 @@ def torch_threads(n: int | None = None) -> Iterator[None]:
     finally:
         if n != previous:
             torch.set_num_threads(previous)
+
+
+# CONTENTID_EMBED_PRECISION values: "auto" picks per machine (see resolve_precision).
+PRECISIONS = {"auto": None, "float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+def native_bfloat16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX tiles)."""
+    cpu = torch.cpu
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private: absent means no
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+
+
+def resolve_precision(device: torch.device, requested: str | None = None) -> torch.dtype:
+    """The dtype the network computes in: `requested`, else env CONTENTID_EMBED_PRECISION, else
+    "auto": bfloat16 on a CPU that has it in hardware, float32 everywhere else.
+
+    bfloat16 makes the network about 30 % faster on such CPUs and moves each embedding by less than
+    one part in 10,000 of cosine similarity (public corpus: worst 0.99993), far inside every
+    matching threshold. Set "float32" to reproduce float32 vectors bit for bit elsewhere.
+    """
+    name = (requested or os.environ.get("CONTENTID_EMBED_PRECISION", "") or "auto").strip().lower()
+    if name not in PRECISIONS:
+        raise ValueError(f"unknown embedding precision {name!r}: use one of {', '.join(PRECISIONS)}")
+    if name == "auto":
+        return torch.bfloat16 if device.type == "cpu" and native_bfloat16() else torch.float32
+    return PRECISIONS[name]
 
 
 def resolve_device(requested: str | None = None) -> torch.device:
@@ -269,6 +312,7 @@ class Embedder:
         trained: dict[str, Any],
         device: torch.device,
         path: Path | None = None,
+        precision: str | None = None,
     ) -> None:
         self.config = config
         self.model_version = model_version
@@ -278,10 +322,12 @@ class Embedder:
         # channels_last is ~25% faster for these small convs on CPU (oneDNN) and neutral on GPU.
         self.net = net.fold_batch_norm().to(device, memory_format=torch.channels_last)
         self.dim = int(config["embedding_dim"])
+        self.precision = resolve_precision(device, precision)  # the dtype the network computes in
 
     @classmethod
-    def load(cls, path: str | Path | None = None, device: str | None = None) -> Embedder:
-        """Load weights (default fingerprint/weights/embedder.pt) onto `device` (default: `resolve_device()`).
+    def load(cls, path: str | Path | None = None, device: str | None = None, precision: str | None = None) -> Embedder:
+        """Load weights (default fingerprint/weights/embedder.pt) onto `device` (default: `resolve_device()`),
+        to compute in `precision` (default: `resolve_precision()`).
 
         Raises EmbedderUnavailableError when the file is missing, unreadable, or was trained for a
         different front end or embedding size than params.py now declares.
@@ -297,7 +343,8 @@ class Embedder:
             net.load_state_dict(blob["state_dict"])
         except (RuntimeError, KeyError, ValueError) as exc:
             raise EmbedderUnavailableError(f"Embedder weights at {path} do not fit the network code: {exc}") from exc
-        return cls(net, dict(blob["config"]), str(blob["model_version"]), dict(blob["trained"]), target, path)
+        config, version, trained = dict(blob["config"]), str(blob["model_version"]), dict(blob["trained"])
+        return cls(net, config, version, trained, target, path, precision)
 
     def embed_patches(self, patches: np.ndarray, batch_size: int = _CHUNK_PATCHES) -> np.ndarray:
         """Patches (n, EMBED_N_BANDS, EMBED_N_FRAMES) from `patch_features` -> unit vectors (n, dim) float32."""
@@ -334,7 +381,8 @@ class Embedder:
 
     def _forward(self, patches: torch.Tensor) -> np.ndarray:
         x = patches.to(self.device, non_blocking=True).unsqueeze(1).contiguous(memory_format=torch.channels_last)
-        return self.net(x).float().cpu().numpy()
+        with torch.autocast(self.device.type, dtype=self.precision, enabled=self.precision != torch.float32):
+            return self.net(x).float().cpu().numpy()
 
 
 @functools.cache

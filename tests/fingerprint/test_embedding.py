@@ -156,7 +156,12 @@ def test_training_writes_weights_that_load_and_embed_to_unit_vectors(trained: tu
     unfolded.load_state_dict(blob["state_dict"])
     with torch.no_grad():
         reference = unfolded.eval()(torch.from_numpy(embedding.patch_features(samples)[0][:, None])).numpy()
-    np.testing.assert_allclose(vectors, reference, atol=1e-4)
+    exact = Embedder.load(path, device="cpu", precision="float32")
+    np.testing.assert_allclose(exact.embed_audio(samples)[0], reference, atol=1e-4)
+    # bfloat16 (the default on CPUs that have it in hardware) moves no vector measurably.
+    fast = Embedder.load(path, device="cpu", precision="bfloat16")
+    assert fast.precision == torch.bfloat16 and exact.precision == torch.float32
+    assert float(np.min(np.sum(fast.embed_audio(samples)[0] * reference, axis=1))) > 0.999
 
 
 def _top1(model: Embedder, passages: list[np.ndarray], snr_db: float) -> float:

@@ -77,6 +77,17 @@ class QueryLandmarks:
 
 
 # --- Spectrogram and peaks ---------------------------------------------------------------------
+# Threads per FFT call (-1: every CPU). Batch commands that fingerprint several files at once set
+# 1 (fft_threads): the files are parallel, and an FFT pool per worker would oversubscribe the CPUs.
+_fft_workers = -1
+
+
+def fft_threads(threads: int) -> None:
+    """Set the threads each spectrogram FFT uses (-1: every CPU)."""
+    global _fft_workers
+    _fft_workers = threads
+
+
 @cache
 def _log_frequency_filterbank() -> sparse.csr_matrix:
     """Triangular bands spaced 1/BANDS_PER_SEMITONE semitone apart over the STFT bins, shape (bands, bins).
@@ -128,7 +139,7 @@ def log_spectrogram(samples: np.ndarray) -> np.ndarray:
         first = start * params.HOP
         chunk = samples[first : (stop - 1) * params.HOP + params.N_FFT]
         frames = np.lib.stride_tricks.sliding_window_view(chunk, params.N_FFT)[:: params.HOP][: stop - start]
-        magnitude = np.abs(scipy.fft.rfft(frames * window, axis=1, workers=-1))
+        magnitude = np.abs(scipy.fft.rfft(frames * window, axis=1, workers=_fft_workers))
         out[:, start:stop] = filterbank @ magnitude.T
     return 20.0 * np.log10(out + 1e-5)
 

@@ -64,11 +64,12 @@ def default_workers() -> int:
 
 
 def one_kernel_thread_per_worker(workers: int) -> None:
-    """With several worker threads, torch and faiss run one thread each: the files are parallel, not
+    """With several worker threads, torch, faiss and the FFTs run one thread each: the files are parallel, not
     the kernels, and a pool per worker thread would oversubscribe the CPUs. An explicit
     CONTENTID_TORCH_THREADS is kept."""
     if workers > 1:
-        from fingerprint import index
+        from fingerprint import index, landmarks
 
         os.environ.setdefault("CONTENTID_TORCH_THREADS", "1")
         index.faiss_threads(1)
+        landmarks.fft_threads(1)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -213,8 +213,14 @@ def register_references(
                 progress(registration)
         if checked:
             embedder()  # loaded once here, not raced for by the worker threads
+        running: dict[int, Future[_Analysed | Exception]] = {}
         try:
-            for check, outcome in zip(checked, pool.map(_analyse_reference, checked), strict=True):
+            # Largest files first, so the batch does not end with one worker on a long file while
+            # the others idle; the results are still taken, and stored, in the batch's order.
+            by_size = sorted(checked, key=lambda check: _size(check.registration.path), reverse=True)
+            running = {id(check): pool.submit(_analyse_reference, check) for check in by_size}
+            for check in checked:
+                outcome = running[id(check)].result()
                 if isinstance(outcome, _Analysed):
                     analysed.append(outcome)
                 else:
@@ -222,13 +228,23 @@ def register_references(
                 if progress is not None:
                     progress(check.registration)
         except BaseException:  # a worker failed unexpectedly, or an interrupt: no stored copy is left
-            pool.shutdown(cancel_futures=True)
-            for item in analysed:
-                _delete_file(item.new_asset)
+            pool.shutdown(cancel_futures=True)  # waits for the files being analysed
+            for future in running.values():
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    outcome = future.result()
+                    if isinstance(outcome, _Analysed):
+                        _delete_file(outcome.new_asset)
             raise
     if analysed:
         _store_and_index(analysed)
     return registrations
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # gone since it was checked: its analysis reports that
+        return 0
 
 
 def _digest(registration: Registration) -> str | OSError:

@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from catalog.models import AudioAsset, Recording
-from fingerprint import audio
+from fingerprint import audio, landmarks, params
 from fingerprint.actions import (
     ReferenceConflictError,
     Registration,
@@ -320,6 +320,35 @@ def test_a_batch_whose_index_write_fails_leaves_no_row_or_stored_copy_and_can_be
         assert item.asset is not None and item.asset.recording == item.recording
         assert Path(item.asset.file.path).read_bytes() == item.path.read_bytes()
     assert len(snapshot().media) == len(before.media) + 3
+
+
+@pytest.mark.django_db
+def test_a_batch_whose_worker_crashes_leaves_no_stored_copy_of_any_file(
+    inputs: Path, good_recording: Recording, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An unexpected error (not unusable audio) in one worker stops the batch; the copies the other
+    # workers already stored, before or after it in the batch, are taken away.
+    songs = [Recording.objects.create(title=f"Crash {n}") for n in range(4)]
+    paths = [ta.write(inputs / f"crash{n}.wav", ta.piece(50 + n, 6.0 + 3 * n)) for n in range(4)]
+    before = snapshot()
+    extract = landmarks.extract
+
+    def crash_on_the_second(samples: np.ndarray) -> landmarks.Landmarks:
+        if abs(len(samples) / params.ANALYSIS_SAMPLE_RATE - 9.0) < 0.1:
+            raise RuntimeError("worker crashed")
+        return extract(samples)
+
+    monkeypatch.setattr(landmarks, "extract", crash_on_the_second)
+    with pytest.raises(RuntimeError, match="worker crashed"):
+        register_references([Registration(song, path) for song, path in zip(songs, paths, strict=True)], workers=2)
+
+    after = snapshot()
+    assert (after.assets, after.fingerprints, after.media, after.ref_ids) == (
+        before.assets,
+        before.fingerprints,
+        before.media,
+        before.ref_ids,
+    )
 
 
 # --------------------------------------------------------------------------- duplicates

@@ -136,6 +136,33 @@ def decode(
     """
     path = Path(path)
     fmt = check_file(path, max_bytes)
+    read = _read_with_libsndfile(path, fmt, sample_rate, max_duration_s) if fmt in ("wav", "flac") else None
+    if read is not None:
+        samples, info = read
+        declared = info.duration_s or None
+    else:
+        samples, info, declared = _read_with_ffmpeg(path, fmt, sample_rate, max_duration_s)
+    decoded_s = len(samples) / sample_rate
+    if declared is not None and decoded_s < declared - params.TRUNCATION_TOLERANCE_S:
+        raise AudioError(
+            "truncated",
+            f"The {fmt.upper()} file is truncated: its header declares {declared:.2f} s "
+            f"but only {decoded_s:.2f} s could be decoded.",
+        )
+    if decoded_s < min_duration_s:
+        raise AudioError("too_short", f"The audio lasts {decoded_s:.2f} s; at least {min_duration_s:.1f} s is needed.")
+    # einsum accumulates in float64 through a small buffer: no float64 copy of the whole file.
+    rms = math.sqrt(float(np.einsum("i,i->", samples, samples, dtype=np.float64)) / len(samples))
+    if rms <= 10 ** (params.SILENCE_RMS_DBFS / 20):
+        raise AudioError("silent", "The audio is silent: there is nothing to identify.")
+    info = AudioInfo(info.format, info.codec, info.sample_rate, info.channels, round(decoded_s, 3))
+    return DecodedAudio(samples=samples, sample_rate=sample_rate, info=info)
+
+
+def _read_with_ffmpeg(
+    path: Path, fmt: str, sample_rate: int, max_duration_s: float
+) -> tuple[np.ndarray, AudioInfo, float | None]:
+    """Samples, the file's info and its declared duration (s), by PyAV's ffmpeg, for every format."""
     # A WAV header states everything the decoder needs; ffmpeg's default probe would still read and
     # decode up to 5 MB to guess stream parameters (~14 ms per short query, most of its decoding).
     options = {"probesize": str(WAV_PROBE_BYTES)} if fmt == "wav" else None
@@ -158,22 +185,65 @@ def decode(
             duration_s=declared or 0.0,
         )
         samples = _decode_stream(container, stream, sample_rate, max_duration_s, fmt)
+    return samples, info, declared
 
-    decoded_s = len(samples) / sample_rate
-    if declared is not None and decoded_s < declared - params.TRUNCATION_TOLERANCE_S:
-        raise AudioError(
-            "truncated",
-            f"The {fmt.upper()} file is truncated: its header declares {declared:.2f} s "
-            f"but only {decoded_s:.2f} s could be decoded.",
-        )
-    if decoded_s < min_duration_s:
-        raise AudioError("too_short", f"The audio lasts {decoded_s:.2f} s; at least {min_duration_s:.1f} s is needed.")
-    # einsum accumulates in float64 through a small buffer: no float64 copy of the whole file.
-    rms = math.sqrt(float(np.einsum("i,i->", samples, samples, dtype=np.float64)) / len(samples))
-    if rms <= 10 ** (params.SILENCE_RMS_DBFS / 20):
-        raise AudioError("silent", "The audio is silent: there is nothing to identify.")
-    info = AudioInfo(info.format, info.codec, info.sample_rate, info.channels, round(decoded_s, 3))
-    return DecodedAudio(samples=samples, sample_rate=sample_rate, info=info)
+
+# PCM as libsndfile reads it -> (the numpy dtype asked of it, the sample format ffmpeg's decoder
+# gives the same PCM): the resampler then sees the very samples it would from ffmpeg.
+_LIBSNDFILE_PCM = {"PCM_16": ("int16", "s16"), "PCM_24": ("int32", "s32"), "PCM_32": ("int32", "s32"),
+                   "FLOAT": ("float32", "flt")}  # fmt: skip
+_LIBSNDFILE_BLOCK = 1 << 16  # frames per block: 1.5 s at 44.1 kHz
+
+
+def _read_with_libsndfile(
+    path: Path, fmt: str, sample_rate: int, max_duration_s: float
+) -> tuple[np.ndarray, AudioInfo] | None:
+    """WAV and FLAC PCM in one or two channels, read by libsndfile in large blocks and resampled by the
+    same resampler as `_read_with_ffmpeg`: the same samples, bit for bit, in under half the time (ffmpeg
+    hands over WAV in 4,096-sample frames, each a round trip through Python). None for anything else,
+    and for a file libsndfile cannot read to its end: ffmpeg then decides, with its own message."""
+    try:
+        with soundfile.SoundFile(str(path)) as source:
+            pcm = _LIBSNDFILE_PCM.get(source.subtype)
+            if pcm is None or source.channels not in (1, 2):
+                return None
+            if fmt == "wav":
+                declared = _wav_declared_seconds(path)
+            else:  # a FLAC stream of unknown length reports none, or a nonsense count
+                declared = source.frames / source.samplerate if 0 < source.frames < 1 << 62 else None
+            if declared is not None and declared > max_duration_s:
+                raise AudioError("too_long", f"The audio lasts {declared:.0f} s; the limit is {max_duration_s:.0f} s.")
+            info = AudioInfo(fmt, _codec_name(fmt, source.subtype), source.samplerate, source.channels, declared or 0.0)
+            layout = "mono" if source.channels == 1 else "stereo"
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+            chunks: list[np.ndarray] = []
+            total, limit = 0, int(max_duration_s * sample_rate) + sample_rate
+            for block in source.blocks(blocksize=_LIBSNDFILE_BLOCK, dtype=pcm[0], always_2d=True):
+                frame = av.AudioFrame.from_ndarray(block.reshape(1, -1), format=pcm[1], layout=layout)
+                frame.sample_rate = source.samplerate
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+                    total += len(chunks[-1])
+                if total > limit:
+                    raise AudioError("too_long", f"The audio lasts over {max_duration_s:.0f} s, the limit.")
+            chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
+    except AudioError:
+        raise
+    except (soundfile.LibsndfileError, RuntimeError, ValueError, av.error.FFmpegError):
+        return None
+    if not chunks:
+        return None
+    samples = np.concatenate(chunks)
+    return np.clip(samples, -1.0, 1.0, out=samples), info
+
+
+def _codec_name(fmt: str, subtype: str) -> str:
+    """ffmpeg's name for the codec of a WAV or FLAC file libsndfile describes by `subtype`."""
+    return "flac" if fmt == "flac" else _WAV_CODECS.get(subtype, subtype.lower())
+
+
+_WAV_CODECS = {"PCM_16": "pcm_s16le", "PCM_24": "pcm_s24le", "PCM_32": "pcm_s32le", "PCM_U8": "pcm_u8",
+               "FLOAT": "pcm_f32le", "DOUBLE": "pcm_f64le"}  # fmt: skip
 
 
 def validate(
@@ -218,10 +288,7 @@ def _validate_with_libsndfile(path: Path, fmt: str, max_duration_s: float, min_d
         raise AudioError("too_short", f"The audio lasts {decoded_s:.2f} s; at least {min_duration_s:.1f} s is needed.")
     if frames == 0 or np.sqrt(energy / frames) <= 10 ** (params.SILENCE_RMS_DBFS / 20):
         raise AudioError("silent", "The audio is silent: there is nothing to identify.")
-    wav_codecs = {"PCM_16": "pcm_s16le", "PCM_24": "pcm_s24le", "PCM_32": "pcm_s32le", "PCM_U8": "pcm_u8",
-                  "FLOAT": "pcm_f32le", "DOUBLE": "pcm_f64le"}  # fmt: skip
-    codec = "flac" if fmt == "flac" else wav_codecs.get(info.subtype, info.subtype.lower())
-    return AudioInfo(fmt, codec, info.samplerate, info.channels, round(decoded_s, 3))
+    return AudioInfo(fmt, _codec_name(fmt, info.subtype), info.samplerate, info.channels, round(decoded_s, 3))
 
 
 def _decode_stream(

@@ -7,11 +7,12 @@ Views, admin, commands and tasks call these; nothing here knows about rights (th
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from django.conf import settings
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from fingerprint.work_store import WorkStore
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
 
 # A reference with fewer landmarks than this could never gather MIN_ALIGNED_HASHES.
 MIN_REFERENCE_LANDMARKS = params.MIN_ALIGNED_HASHES
@@ -729,21 +732,26 @@ def query_evidence(samples: np.ndarray) -> matching.QueryEvidence:
     return matching.QueryEvidence(aligned(hints), times, result.scores, result.ref_ids, result.times_s)
 
 
-def rebuild_index() -> int:
+def rebuild_index(workers: int = 1) -> int:
     """Re-fingerprint (and, when an embedder ships, re-embed) every reference asset into fresh index
-    generations, each swapped in atomically; returns how many."""
+    generations, each swapped in atomically; returns how many. `workers` files are decoded and
+    fingerprinted at once, in threads, as in register_references; the database is written on the
+    calling thread only."""
     assets = list(AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE).order_by("pk"))
     model = embedder()
     vectors: list[tuple[int, np.ndarray, np.ndarray]] = []
 
+    def analyse(asset: AudioAsset) -> tuple[landmarks.Landmarks, tuple[np.ndarray, np.ndarray] | None]:
+        samples = decode_for_analysis(Path(asset.file.path)).samples
+        return landmarks.extract(samples), (model.embed_audio(samples) if model is not None else None)
+
     def items():  # type: ignore[no-untyped-def]
-        for asset in assets:
-            samples = decode_for_analysis(Path(asset.file.path)).samples
-            marks = landmarks.extract(samples)
-            if model is not None:
-                vectors.append((asset.pk, *model.embed_audio(samples)))
-            _record_fingerprint(asset, marks)
-            yield asset.pk, marks
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            for asset, (marks, embedded) in zip(assets, _in_order(pool, analyse, assets, 2 * workers), strict=True):
+                if embedded is not None:
+                    vectors.append((asset.pk, *embedded))
+                _record_fingerprint(asset, marks)
+                yield asset.pk, marks
 
     landmark_store().rebuild(items())
     if model is not None:
@@ -755,6 +763,22 @@ def rebuild_index() -> int:
     _artist_index().rebuild()
     rebuild_work_index()
     return len(assets)
+
+
+def _in_order(pool: ThreadPoolExecutor, work: Callable[[T], R], items: list[T], ahead: int) -> Iterator[R]:
+    """`work` on each item in the pool, results in the items' order, at most `ahead` items running or
+    waiting to be taken (memory stays bounded however many items). Stopping early cancels the rest."""
+    pending: deque[Future[R]] = deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(work, item))
+            if len(pending) > ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
 
 
 def rebuild_work_index() -> int:

@@ -35,3 +35,25 @@ def test_build_index_restores_identification_after_the_index_is_lost(
     scan.refresh_from_db()
     assert scan.status == Scan.Status.DONE
     assert [m.recording for m in scan.matches.all()] == [target]
+
+
+@pytest.mark.django_db
+def test_a_rebuild_on_several_workers_restores_exactly_the_index_registration_built(tmp_path: Path) -> None:
+    for seed in (21, 22, 23, 24):
+        factories.registered_recording(tmp_path, seed=seed)
+    store = actions.landmark_store()
+    before = (len(store), store.ref_ids())
+    model = actions.embedder()
+    vectors_before = (len(actions.vector_index(model)), actions.vector_index(model).ref_ids()) if model else None
+    shutil.rmtree(settings.FINGERPRINT_INDEX_DIR)
+    actions._stores.clear()
+    actions._vector_indexes.clear()
+
+    out = StringIO()
+    call_command("build_index", "--workers", "3", stdout=out)
+
+    assert "Indexed 4 reference files" in out.getvalue()
+    store = actions.landmark_store()
+    assert (len(store), store.ref_ids()) == before
+    if model is not None:
+        assert (len(actions.vector_index(model)), actions.vector_index(model).ref_ids()) == vectors_before

@@ -5,7 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from fingerprint import actions
+from fingerprint import actions, allocator
+from fingerprint.management.commands._lists import default_workers, one_kernel_thread_per_worker
 
 
 class Command(BaseCommand):
@@ -18,6 +19,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--in-worker", action="store_true", help="Queue the rebuild on the gpu queue instead of running it here."
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=default_workers(),
+            help="files decoded and fingerprinted at once here, in threads (default: the CPUs this process may "
+            "use, at most 4); each then runs torch and faiss on one thread",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["in_worker"]:
@@ -26,6 +34,8 @@ class Command(BaseCommand):
             tasks.rebuild_index.delay()
             self.stdout.write("Queued the rebuild on the gpu queue (a worker reading that queue runs it).")
             return
+        one_kernel_thread_per_worker(options["workers"])
+        allocator.retain_freed_memory()
         started = time.monotonic()
-        count = actions.rebuild_index()
+        count = actions.rebuild_index(workers=options["workers"])
         self.stdout.write(f"Indexed {count} reference files in {time.monotonic() - started:.1f} s.")

@@ -164,7 +164,6 @@ class Registration:
 @dataclass
 class _Analysed:
     registration: Registration
-    sha256: str
     existing: AudioAsset | None
     info: audio.AudioInfo
     marks: landmarks.Landmarks
@@ -297,7 +296,7 @@ def _analyse_reference(check: _Checked) -> _Analysed | Exception:
         marks = landmarks.extract(decoded.samples)
         if len(marks) < MIN_REFERENCE_LANDMARKS:
             raise audio.AudioError("no_landmarks", "The audio has too little spectral structure to fingerprint.")
-        item = _Analysed(check.registration, check.sha256, check.existing, decoded.info, marks)
+        item = _Analysed(check.registration, check.existing, decoded.info, marks)
         if check.styled:  # only a recording with an artist shapes a profile
             item.style_rows = _artist_index().registration_rows(check.registration.path)
         model = embedder()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import math
 import struct
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,11 +138,7 @@ def decode(
     path = Path(path)
     fmt = check_file(path, max_bytes)
     read = _read_with_libsndfile(path, fmt, sample_rate, max_duration_s) if fmt in ("wav", "flac") else None
-    if read is not None:
-        samples, info = read
-        declared = info.duration_s or None
-    else:
-        samples, info, declared = _read_with_ffmpeg(path, fmt, sample_rate, max_duration_s)
+    samples, info, declared = read or _read_with_ffmpeg(path, fmt, sample_rate, max_duration_s)
     decoded_s = len(samples) / sample_rate
     if declared is not None and decoded_s < declared - params.TRUNCATION_TOLERANCE_S:
         raise AudioError(
@@ -197,7 +194,7 @@ _LIBSNDFILE_BLOCK = 1 << 16  # frames per block: 1.5 s at 44.1 kHz
 
 def _read_with_libsndfile(
     path: Path, fmt: str, sample_rate: int, max_duration_s: float
-) -> tuple[np.ndarray, AudioInfo] | None:
+) -> tuple[np.ndarray, AudioInfo, float | None] | None:
     """WAV and FLAC PCM in one or two channels, read by libsndfile in large blocks and resampled by the
     same resampler as `_read_with_ffmpeg`: the same samples, bit for bit, in under half the time (ffmpeg
     hands over WAV in 4,096-sample frames, each a round trip through Python). None for anything else,
@@ -215,26 +212,19 @@ def _read_with_libsndfile(
                 raise AudioError("too_long", f"The audio lasts {declared:.0f} s; the limit is {max_duration_s:.0f} s.")
             info = AudioInfo(fmt, _codec_name(fmt, source.subtype), source.samplerate, source.channels, declared or 0.0)
             layout = "mono" if source.channels == 1 else "stereo"
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-            chunks: list[np.ndarray] = []
-            total, limit = 0, int(max_duration_s * sample_rate) + sample_rate
-            for block in source.blocks(blocksize=_LIBSNDFILE_BLOCK, dtype=pcm[0], always_2d=True):
-                frame = av.AudioFrame.from_ndarray(block.reshape(1, -1), format=pcm[1], layout=layout)
-                frame.sample_rate = source.samplerate
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
-                    total += len(chunks[-1])
-                if total > limit:
-                    raise AudioError("too_long", f"The audio lasts over {max_duration_s:.0f} s, the limit.")
-            chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
+
+            def frames() -> Iterator[av.AudioFrame]:
+                for block in source.blocks(blocksize=_LIBSNDFILE_BLOCK, dtype=pcm[0], always_2d=True):
+                    frame = av.AudioFrame.from_ndarray(block.reshape(1, -1), format=pcm[1], layout=layout)
+                    frame.sample_rate = source.samplerate
+                    yield frame
+
+            chunks = _resampled(frames(), sample_rate, max_duration_s)
     except AudioError:
         raise
     except (soundfile.LibsndfileError, RuntimeError, ValueError, av.error.FFmpegError):
         return None
-    if not chunks:
-        return None
-    samples = np.concatenate(chunks)
-    return np.clip(samples, -1.0, 1.0, out=samples), info
+    return (_joined(chunks), info, declared) if chunks else None
 
 
 def _codec_name(fmt: str, subtype: str) -> str:
@@ -298,25 +288,33 @@ def _decode_stream(
     max_duration_s: float,
     fmt: str,
 ) -> np.ndarray:
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-    chunks: list[np.ndarray] = []
-    total = 0
-    limit = int(max_duration_s * sample_rate) + sample_rate
     try:
-        for frame in container.decode(stream):
-            frame.pts = None  # let the resampler count samples itself; broken timestamps must not matter
-            for out in resampler.resample(frame):
-                chunk = out.to_ndarray().reshape(-1)
-                chunks.append(chunk)
-                total += len(chunk)
-            if total > limit:
-                raise AudioError("too_long", f"The audio lasts over {max_duration_s:.0f} s, the limit.")
-        for out in resampler.resample(None):
-            chunks.append(out.to_ndarray().reshape(-1))
+        chunks = _resampled(container.decode(stream), sample_rate, max_duration_s)
     except av.error.FFmpegError as exc:
         raise AudioError("undecodable", f"The {fmt.upper()} file is corrupt and cannot be decoded: {exc}.") from exc
     if not chunks:
         raise AudioError("undecodable", f"The {fmt.upper()} file holds no decodable audio.")
+    return _joined(chunks)
+
+
+def _resampled(frames: Iterable[av.AudioFrame], sample_rate: int, max_duration_s: float) -> list[np.ndarray]:
+    """Decoded frames as mono float32 chunks at `sample_rate`; AudioError once past `max_duration_s`."""
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+    chunks: list[np.ndarray] = []
+    total = 0
+    limit = int(max_duration_s * sample_rate) + sample_rate
+    for frame in frames:
+        frame.pts = None  # let the resampler count samples itself; broken timestamps must not matter
+        for out in resampler.resample(frame):
+            chunks.append(out.to_ndarray().reshape(-1))
+            total += len(chunks[-1])
+        if total > limit:
+            raise AudioError("too_long", f"The audio lasts over {max_duration_s:.0f} s, the limit.")
+    chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
+    return chunks
+
+
+def _joined(chunks: list[np.ndarray]) -> np.ndarray:
     samples = np.concatenate(chunks).astype(np.float32, copy=False)
     return np.clip(samples, -1.0, 1.0, out=samples)  # in place: concatenate made a fresh array
 

@@ -39,7 +39,7 @@ def test_pcm_read_by_libsndfile_is_bit_identical_to_ffmpeg(
 
     assert fast is not None, "this PCM should take the libsndfile path"
     assert np.array_equal(fast[0], samples)
-    assert fast[1] == info and declared == pytest.approx(5.0)
+    assert fast[1:] == (info, declared) and declared == pytest.approx(5.0)
 
 
 @pytest.mark.parametrize("subtype", ["PCM_U8", "ULAW", "ALAW"])

@@ -229,7 +229,8 @@ def resolve_precision(device: torch.device, requested: str | None = None) -> tor
 
     bfloat16 makes the network about 30 % faster on such CPUs and moves each embedding by less than
     one part in 10,000 of cosine similarity (public corpus: worst 0.99993), far inside every
-    matching threshold. Set "float32" to reproduce float32 vectors bit for bit elsewhere.
+    matching threshold. Set "float32" to reproduce float32 vectors bit for bit elsewhere. A loaded
+    Embedder still checks that its CPU's bfloat16 kernels give those vectors (`checked_precision`).
     """
     name = (requested or os.environ.get("CONTENTID_EMBED_PRECISION", "") or "auto").strip().lower()
     if name not in PRECISIONS:
@@ -237,6 +238,55 @@ def resolve_precision(device: torch.device, requested: str | None = None) -> tor
     if name == "auto":
         return torch.bfloat16 if device.type == "cpu" and native_bfloat16() else torch.float32
     return PRECISIONS[name]
+
+
+# A lower precision is used only where it gives the float32 answer. On an Intel Xeon with AMX tiles
+# (torch 2.13, oneDNN 3.12) the network's last convolution (256 channels, 2 x 2 in, 1 x 3 kernel, stride
+# 2) came out wrong in bfloat16: relative error 0.5 and sometimes inf, every vector at cosine ~0.2 to
+# its float32 value, which broke every index built there. Whether a kernel is right depends on the
+# CPU, the library build and the shapes, so it is checked on the machine, at load, not assumed.
+PRECISION_MIN_COSINE = 0.999  # every probe vector at least this close to float32 (measured: 0.9999)
+PRECISION_PROBE_BATCHES = (_CHUNK_PATCHES, 37)  # the batch size references use, and an odd small one
+
+
+def checked_precision(
+    net: torch.nn.Module, config: dict[str, Any], device: torch.device, dtype: torch.dtype
+) -> torch.dtype:
+    """`dtype` if the network computes the same vectors in it as in float32 on this machine, else
+    float32 (with a warning): a seeded probe of random patches at the batch sizes used, compared
+    vector by vector. Costs a few tens of milliseconds, once per loaded model."""
+    worst = precision_agreement(net, config, device, dtype)
+    if worst >= PRECISION_MIN_COSINE:
+        return dtype
+    warnings.warn(
+        f"The embedder computes wrong vectors in {str(dtype).removeprefix('torch.')} on this machine "
+        f"(worst cosine to float32 {worst:.4f} < {PRECISION_MIN_COSINE}); using float32. "
+        "Set CONTENTID_EMBED_PRECISION=float32 to skip this check.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return torch.float32
+
+
+def precision_agreement(
+    net: torch.nn.Module, config: dict[str, Any], device: torch.device, dtype: torch.dtype
+) -> float:
+    """The lowest cosine similarity between a probe vector computed in `dtype` and in float32 (0.0 when
+    any value is not finite)."""
+    generator = torch.Generator().manual_seed(0)
+    shape = (int(config["n_bands"]), int(config["n_frames"]))
+    worst = 1.0
+    with torch_threads(), torch.inference_mode():
+        for size in PRECISION_PROBE_BATCHES:
+            probe = torch.randn(size, 1, *shape, generator=generator).to(device)
+            probe = probe.contiguous(memory_format=torch.channels_last)
+            exact = net(probe).float()
+            with torch.autocast(device.type, dtype=dtype):
+                fast = net(probe).float()
+            if not bool(torch.isfinite(fast).all()):
+                return 0.0
+            worst = min(worst, float(torch.nn.functional.cosine_similarity(exact, fast, dim=1).min()))
+    return worst
 
 
 def resolve_device(requested: str | None = None) -> torch.device:
@@ -323,6 +373,8 @@ class Embedder:
         self.net = net.fold_batch_norm().to(device, memory_format=torch.channels_last)
         self.dim = int(config["embedding_dim"])
         self.precision = resolve_precision(device, precision)  # the dtype the network computes in
+        if self.precision != torch.float32:
+            self.precision = checked_precision(self.net, config, device, self.precision)
 
     @classmethod
     def load(cls, path: str | Path | None = None, device: str | None = None, precision: str | None = None) -> Embedder:

@@ -158,10 +158,34 @@ def test_training_writes_weights_that_load_and_embed_to_unit_vectors(trained: tu
         reference = unfolded.eval()(torch.from_numpy(embedding.patch_features(samples)[0][:, None])).numpy()
     exact = Embedder.load(path, device="cpu", precision="float32")
     np.testing.assert_allclose(exact.embed_audio(samples)[0], reference, atol=1e-4)
-    # bfloat16 (the default on CPUs that have it in hardware) moves no vector measurably.
+    # bfloat16 (the default on CPUs that have it in hardware) moves no vector measurably; where this
+    # machine's bfloat16 kernels would, the embedder has fallen back to float32.
     fast = Embedder.load(path, device="cpu", precision="bfloat16")
-    assert fast.precision == torch.bfloat16 and exact.precision == torch.float32
+    assert fast.precision in (torch.bfloat16, torch.float32) and exact.precision == torch.float32
     assert float(np.min(np.sum(fast.embed_audio(samples)[0] * reference, axis=1))) > 0.999
+
+
+class _WrongInLowPrecision(torch.nn.Module):
+    """A network whose reduced-precision kernels are broken, as one CPU's bfloat16 convolution was:
+    under autocast it returns other unit vectors than in float32."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        vectors = x.flatten(1)[:, : params.EMBEDDING_DIM]
+        if torch.is_autocast_enabled(x.device.type):
+            vectors = vectors.flip(1)
+        return torch.nn.functional.normalize(vectors.float(), dim=1)
+
+
+def test_a_precision_that_computes_wrong_vectors_on_this_machine_falls_back_to_float32() -> None:
+    config = {"n_bands": params.EMBED_N_BANDS, "n_frames": params.EMBED_N_FRAMES}
+    cpu = torch.device("cpu")
+    with pytest.warns(RuntimeWarning, match="wrong vectors in bfloat16"):
+        assert embedding.checked_precision(_WrongInLowPrecision(), config, cpu, torch.bfloat16) == torch.float32
+    assert embedding.precision_agreement(_WrongInLowPrecision(), config, cpu, torch.bfloat16) < 0.5
+    # A network whose bfloat16 vectors agree keeps bfloat16 (a flip that changes nothing: identity).
+    agreeing = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(params.EMBEDDING_DIM))
+    agreeing(torch.zeros(1, 1, params.EMBED_N_BANDS, params.EMBED_N_FRAMES))
+    assert embedding.precision_agreement(agreeing, config, cpu, torch.bfloat16) > 0.99
 
 
 def _top1(model: Embedder, passages: list[np.ndarray], snr_db: float) -> float:

@@ -243,21 +243,44 @@ def resolve_precision(device: torch.device, requested: str | None = None) -> tor
 # A lower precision is used only where it gives the float32 answer. On an Intel Xeon with AMX tiles
 # (torch 2.13, oneDNN 3.12) the network's last convolution (256 channels, 2 x 2 in, 1 x 3 kernel, stride
 # 2) came out wrong in bfloat16: relative error 0.5 and sometimes inf, every vector at cosine ~0.2 to
-# its float32 value, which broke every index built there. Whether a kernel is right depends on the
-# CPU, the library build and the shapes, so it is checked on the machine, at load, not assumed.
+# its float32 value, which broke every index built there; every other layer was right, and bfloat16
+# ran the network 1.8 x faster. Whether a kernel is right depends on the CPU, the library build and
+# the shapes, so it is checked on the machine, at load, layer by layer, not assumed.
 PRECISION_MIN_COSINE = 0.999  # every probe vector at least this close to float32 (measured: 0.9999)
+LAYER_MAX_RELATIVE_ERROR = 0.02  # a right bfloat16 layer is off by ~0.003 (8 mantissa bits); a wrong one by 0.5
 PRECISION_PROBE_BATCHES = (_CHUNK_PATCHES, 37)  # the batch size references use, and an odd small one
+
+
+class _InFloat32(torch.nn.Module):
+    """A layer kept in float32 inside an autocast region (its reduced-precision kernel is wrong here)."""
+
+    def __init__(self, layer: torch.nn.Module) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(x.device.type, enabled=False):
+            return self.layer(x.float())
 
 
 def checked_precision(
     net: torch.nn.Module, config: dict[str, Any], device: torch.device, dtype: torch.dtype
 ) -> torch.dtype:
-    """`dtype` if the network computes the same vectors in it as in float32 on this machine, else
-    float32 (with a warning): a seeded probe of random patches at the batch sizes used, compared
-    vector by vector. Costs a few tens of milliseconds, once per loaded model."""
-    worst = precision_agreement(net, config, device, dtype)
-    if worst >= PRECISION_MIN_COSINE:
+    """The dtype to run `net` in on this machine: `dtype` when its vectors agree with float32, after
+    keeping in float32 any layer whose `dtype` kernel is wrong here (`net` is changed in place);
+    float32, with a warning, when even then they do not. A seeded probe of random patches at the
+    batch sizes used; a few tens of milliseconds, once per loaded model."""
+    probes = _probes(config, device)
+    if precision_agreement(net, probes, dtype) >= PRECISION_MIN_COSINE:
         return dtype
+    wrong = _layers_wrong_in(net, probes, dtype)
+    for name in wrong:
+        net.set_submodule(name, _InFloat32(net.get_submodule(name)))
+    worst = precision_agreement(net, probes, dtype)
+    if wrong and worst >= PRECISION_MIN_COSINE:
+        return dtype
+    for name in wrong:  # leave the network as it was: all of it runs in float32 now
+        net.set_submodule(name, net.get_submodule(name).layer)
     warnings.warn(
         f"The embedder computes wrong vectors in {str(dtype).removeprefix('torch.')} on this machine "
         f"(worst cosine to float32 {worst:.4f} < {PRECISION_MIN_COSINE}); using float32. "
@@ -268,25 +291,64 @@ def checked_precision(
     return torch.float32
 
 
-def precision_agreement(
-    net: torch.nn.Module, config: dict[str, Any], device: torch.device, dtype: torch.dtype
-) -> float:
+def float32_layers(net: torch.nn.Module) -> list[str]:
+    """The layers `checked_precision` keeps in float32 (their reduced-precision kernel is wrong here)."""
+    return [name for name, module in net.named_modules() if isinstance(module, _InFloat32)]
+
+
+def _probes(config: dict[str, Any], device: torch.device) -> list[torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    shape = (1, int(config["n_bands"]), int(config["n_frames"]))
+    return [
+        torch.randn(size, *shape, generator=generator).to(device).contiguous(memory_format=torch.channels_last)
+        for size in PRECISION_PROBE_BATCHES
+    ]
+
+
+def precision_agreement(net: torch.nn.Module, probes: list[torch.Tensor], dtype: torch.dtype) -> float:
     """The lowest cosine similarity between a probe vector computed in `dtype` and in float32 (0.0 when
     any value is not finite)."""
-    generator = torch.Generator().manual_seed(0)
-    shape = (int(config["n_bands"]), int(config["n_frames"]))
     worst = 1.0
     with torch_threads(), torch.inference_mode():
-        for size in PRECISION_PROBE_BATCHES:
-            probe = torch.randn(size, 1, *shape, generator=generator).to(device)
-            probe = probe.contiguous(memory_format=torch.channels_last)
+        for probe in probes:
             exact = net(probe).float()
-            with torch.autocast(device.type, dtype=dtype):
+            with torch.autocast(probe.device.type, dtype=dtype):
                 fast = net(probe).float()
             if not bool(torch.isfinite(fast).all()):
                 return 0.0
             worst = min(worst, float(torch.nn.functional.cosine_similarity(exact, fast, dim=1).min()))
     return worst
+
+
+def _layers_wrong_in(net: torch.nn.Module, probes: list[torch.Tensor], dtype: torch.dtype) -> list[str]:
+    """Names of the layers with weights whose output in `dtype`, from the same float32 input as in a
+    float32 pass over the probes, is off by more than LAYER_MAX_RELATIVE_ERROR (or not finite)."""
+    layers = {
+        name: module for name, module in net.named_modules() if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear))
+    }
+    wrong: set[str] = set()
+    with torch_threads(), torch.inference_mode():
+        for probe in probes:
+            seen: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+            hooks = [
+                # A copy of the output: the in-place ReLU after each layer would change it.
+                module.register_forward_hook(
+                    lambda _m, args, out, name=name, seen=seen: seen.__setitem__(name, (args[0], out.clone()))
+                )
+                for name, module in layers.items()
+            ]
+            try:
+                net(probe)
+            finally:
+                for hook in hooks:
+                    hook.remove()
+            for name, (layer_input, exact) in seen.items():
+                with torch.autocast(probe.device.type, dtype=dtype):
+                    fast = layers[name](layer_input).float()
+                error = float((fast - exact).norm() / exact.norm().clamp_min(1e-12))
+                if not math.isfinite(error) or error > LAYER_MAX_RELATIVE_ERROR:
+                    wrong.add(name)
+    return sorted(wrong)
 
 
 def resolve_device(requested: str | None = None) -> torch.device:

@@ -176,16 +176,49 @@ class _WrongInLowPrecision(torch.nn.Module):
         return torch.nn.functional.normalize(vectors.float(), dim=1)
 
 
-def test_a_precision_that_computes_wrong_vectors_on_this_machine_falls_back_to_float32() -> None:
-    config = {"n_bands": params.EMBED_N_BANDS, "n_frames": params.EMBED_N_FRAMES}
-    cpu = torch.device("cpu")
+class _LinearWrongInLowPrecision(torch.nn.Linear):
+    """One layer with a broken reduced-precision kernel: under autocast its output is reversed."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = super().forward(x)
+        return out.flip(1) if torch.is_autocast_enabled(x.device.type) else out
+
+
+PROBE_CONFIG = {"n_bands": params.EMBED_N_BANDS, "n_frames": params.EMBED_N_FRAMES}
+CPU = torch.device("cpu")
+
+
+def _normalised(*layers: torch.nn.Module) -> torch.nn.Module:
+    class Net(torch.nn.Sequential):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.normalize(super().forward(x).float(), dim=1)
+
+    torch.manual_seed(0)
+    return Net(torch.nn.Flatten(), *layers).eval()
+
+
+def test_a_network_wrong_in_bfloat16_on_this_machine_falls_back_to_float32() -> None:
     with pytest.warns(RuntimeWarning, match="wrong vectors in bfloat16"):
-        assert embedding.checked_precision(_WrongInLowPrecision(), config, cpu, torch.bfloat16) == torch.float32
-    assert embedding.precision_agreement(_WrongInLowPrecision(), config, cpu, torch.bfloat16) < 0.5
-    # A network whose bfloat16 vectors agree keeps bfloat16 (a flip that changes nothing: identity).
-    agreeing = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(params.EMBEDDING_DIM))
-    agreeing(torch.zeros(1, 1, params.EMBED_N_BANDS, params.EMBED_N_FRAMES))
-    assert embedding.precision_agreement(agreeing, config, cpu, torch.bfloat16) > 0.99
+        assert embedding.checked_precision(_WrongInLowPrecision(), PROBE_CONFIG, CPU, torch.bfloat16) == torch.float32
+    probes = embedding._probes(PROBE_CONFIG, CPU)
+    assert embedding.precision_agreement(_WrongInLowPrecision(), probes, torch.bfloat16) < 0.5
+
+
+def test_only_the_layer_whose_bfloat16_kernel_is_wrong_is_kept_in_float32() -> None:
+    size = params.EMBED_N_BANDS * params.EMBED_N_FRAMES
+    net = _normalised(
+        torch.nn.Linear(size, 128), torch.nn.ReLU(), _LinearWrongInLowPrecision(128, params.EMBEDDING_DIM)
+    )
+    probes = embedding._probes(PROBE_CONFIG, CPU)
+    assert embedding.precision_agreement(net, probes, torch.bfloat16) < 0.5  # as built, bfloat16 is wrong
+
+    assert embedding.checked_precision(net, PROBE_CONFIG, CPU, torch.bfloat16) == torch.bfloat16
+    assert embedding.float32_layers(net) == ["3"]  # the broken layer, and only it
+    assert embedding.precision_agreement(net, probes, torch.bfloat16) > embedding.PRECISION_MIN_COSINE
+    # A network whose bfloat16 kernels are all right is left as it is.
+    fine = _normalised(torch.nn.Linear(size, params.EMBEDDING_DIM))
+    assert embedding.checked_precision(fine, PROBE_CONFIG, CPU, torch.bfloat16) == torch.bfloat16
+    assert embedding.float32_layers(fine) == []
 
 
 def _top1(model: Embedder, passages: list[np.ndarray], snr_db: float) -> float:

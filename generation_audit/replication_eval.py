@@ -173,18 +173,32 @@ def _rms(x: np.ndarray) -> float:
 def build_output(excerpt: np.ndarray, host: np.ndarray, variant: str) -> np.ndarray:
     """Generated-style output: `host` (held-out music, CONTEXT_S longer on each side than the
     excerpt) with `excerpt` spliced in at CONTEXT_S at the host's level, or mixed under it."""
+    host_part, excerpt_part = output_parts(excerpt, host, variant)
+    return host_part + excerpt_part
+
+
+def output_parts(excerpt: np.ndarray, host: np.ndarray, variant: str) -> tuple[np.ndarray, np.ndarray]:
+    """The two parts `build_output` sums, each as it sounds in the output: the host (less what a splice
+    replaces) and the excerpt in its place. Shared material is recognised on each part alone, since
+    a passage mixed under other music correlates with its source less than the passage itself does."""
     at, n = int(CONTEXT_S * SR), len(excerpt)
-    out = host.copy()
+    host_part = host.copy()
+    excerpt_part = np.zeros_like(host)
     middle = host[at : at + n]
     if variant.startswith("mixed"):
-        out[at : at + n] += excerpt * (_rms(middle) / _rms(excerpt) * 10 ** (MIX_LEVEL_DB / 20))
+        excerpt_part[at : at + n] = excerpt * (_rms(middle) / _rms(excerpt) * 10 ** (MIX_LEVEL_DB / 20))
     else:
         fade = np.linspace(0.0, 1.0, int(SPLICE_FADE_S * SR), dtype=np.float32)
         part = excerpt * (_rms(middle) / _rms(excerpt))
-        part[: len(fade)] = part[: len(fade)] * fade + middle[: len(fade)] * (1 - fade)
-        part[-len(fade) :] = part[-len(fade) :] * fade[::-1] + middle[-len(fade) :] * fade
-        out[at : at + n] = part
-    return (out / max(1.0, float(np.abs(out).max()) / 0.98)).astype(np.float32)
+        part[: len(fade)] *= fade
+        part[-len(fade) :] *= fade[::-1]
+        kept = np.zeros_like(middle)  # the host sounds on only under the crossfades
+        kept[: len(fade)] = middle[: len(fade)] * (1 - fade)
+        kept[-len(fade) :] = middle[-len(fade) :] * fade
+        host_part[at : at + n] = kept
+        excerpt_part[at : at + n] = part
+    scale = 1 / max(1.0, float(np.abs(host_part + excerpt_part).max()) / 0.98)
+    return (host_part * scale).astype(np.float32), (excerpt_part * scale).astype(np.float32)
 
 
 def screen_output(samples: np.ndarray, folder: Path) -> tuple[list[replication.ReplicatedSpan], list[int], float]:
@@ -220,10 +234,11 @@ def run(cfg: EvalConfig, recordings: dict[int, str], catalogue: list[Track], hel
                     if variant.startswith("pitch"):
                         excerpt = pitch_shift(excerpt, PITCH_SEMITONES)
                     host, _ = _excerpt(host_track, length + 2 * CONTEXT_S, rng)
-                    output = build_output(excerpt, host, variant)
+                    parts = output_parts(excerpt, host, variant)
+                    output = parts[0] + parts[1]
                     matches, attributed, ms = screen_output(output, Path(tmp))
                     truth = source.id if positive else None
-                    matches, shared = _split_shared(matches, output, truth, recordings, paths)
+                    matches, shared = _split_shared(matches, [output, *parts], truth, recordings, paths)
                     row = _judge(Row(variant, length, truth, screen_ms=ms), start, matches,
                                  recordings)  # fmt: skip
                     row.shared = shared
@@ -254,12 +269,13 @@ def shared_correlation(output: np.ndarray, span: replication.ReplicatedSpan, ref
 
 def _split_shared(
     matches: list[replication.ReplicatedSpan],
-    output: np.ndarray,
+    sounds: list[np.ndarray],
     truth: str | None,
     track_of: dict[int, str],
     paths: dict[str, Path],
 ) -> tuple[list[replication.ReplicatedSpan], list[str]]:
-    """(matches, descriptions of the spans that are material the corpus shares, by shared_correlation).
+    """(matches, descriptions of the spans that are material the corpus shares, by shared_correlation
+    on any of `sounds`: the output, and each of its parts alone).
 
     Only spans of other tracks than the one embedded (`truth`), over the replication floor (the ones
     the screen reports), are checked."""
@@ -267,7 +283,7 @@ def _split_shared(
     for span in matches:
         track = track_of.get(span.recording_id, "")
         if span.duration_s >= replication.MIN_REPLICATED_SPAN_S and track in paths and track != truth:
-            correlation = shared_correlation(output, span, paths[track])
+            correlation = max(shared_correlation(sound, span, paths[track]) for sound in sounds)
             if correlation >= SHARED_MIN_CORRELATION:
                 shared.append(
                     f"{track} ref {span.reference_start_s:.1f}-{span.reference_end_s:.1f} s at output "

@@ -61,3 +61,39 @@ def test_a_span_at_another_pitch_is_left_to_the_judge(reference: tuple[Path, np.
     output = samples[int(2.0 * SR) : int(22.0 * SR)].copy()
 
     assert replication_eval.shared_correlation(output, _span(0.0, 2.0, 10.0, factor=1.06), path) == 0.0
+
+
+@pytest.mark.parametrize("variant", ["plain", "mixed-6dB"])
+def test_an_output_is_its_host_part_plus_its_excerpt_part(variant: str) -> None:
+    excerpt = _at_eval_rate(test_audio.piece(14, 5.0))
+    host = _at_eval_rate(test_audio.piece(15, 5.0 + 2 * replication_eval.CONTEXT_S))
+    host_part, excerpt_part = replication_eval.output_parts(excerpt, host, variant)
+
+    np.testing.assert_allclose(
+        host_part + excerpt_part, replication_eval.build_output(excerpt, host, variant), atol=1e-6
+    )
+    at, end = int(replication_eval.CONTEXT_S * SR), int(replication_eval.CONTEXT_S * SR) + len(excerpt)
+    assert not excerpt_part[:at].any() and not excerpt_part[end:].any() and excerpt_part[at:end].any()
+    fade = int(replication_eval.SPLICE_FADE_S * SR)
+    # A splice replaces the host (it sounds on only under the crossfades); a mix keeps all of it.
+    assert bool(host_part[at + fade : end - fade].any()) == (variant != "plain")
+
+
+def test_material_shared_under_a_mix_is_recognised_on_the_passage_alone(reference: tuple[Path, np.ndarray]) -> None:
+    path, samples = reference
+    host = _at_eval_rate(test_audio.piece(12, 10.0 + 2 * replication_eval.CONTEXT_S))
+    parts = replication_eval.output_parts(samples[int(8.0 * SR) : int(18.0 * SR)], host, "mixed-6dB")
+    output = parts[0] + parts[1]
+    span = _span(replication_eval.CONTEXT_S, 8.0, 10.0)
+
+    # The other music in the mix dilutes the correlation; the passage alone is the reference's own audio.
+    in_mix = replication_eval.shared_correlation(output, span, path)
+    assert replication_eval.shared_correlation(parts[1], span, path) > max(0.9, in_mix + 0.2)
+    kept, shared = replication_eval._split_shared([span], [output, *parts], None, {1: "reference"}, {"reference": path})
+    assert kept == [] and len(shared) == 1
+    # A span of unrelated audio stays a false positive whichever part is compared.
+    elsewhere = _span(0.0, 20.0, 5.0)
+    kept, shared = replication_eval._split_shared(
+        [elsewhere], [output, *parts], None, {1: "reference"}, {"reference": path}
+    )
+    assert kept == [elsewhere] and shared == []

@@ -20,7 +20,7 @@ import soundfile
 from fingerprint import params
 
 # Containers we accept, by sniffed signature. M4A covers MP4/AAC/ALAC audio.
-SUPPORTED_FORMATS = ("wav", "mp3", "flac", "ogg", "m4a")
+SUPPORTED_FORMATS = ("wav", "aiff", "mp3", "flac", "ogg", "m4a", "aac", "webm")
 
 
 class AudioError(ValueError):
@@ -65,10 +65,18 @@ def sniff_format(head: bytes) -> str | None:
         return "ogg"
     if len(head) >= 12 and head[4:8] == b"ftyp":
         return "m4a"
+    # AIFF and AIFF-C: what studios and Apple tools export; labels deliver masters in it.
+    if len(head) >= 12 and head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return "aiff"
+    # Matroska / WebM (EBML header): Opus or Vorbis audio as browsers record it and video sites serve it.
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "webm"
     if head[:3] == b"ID3":
         return "mp3"
     if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0 and (head[1] & 0x06) != 0:
         return "mp3"  # an MPEG audio frame sync with a valid layer
+    if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xF6) == 0xF0:
+        return "aac"  # an ADTS frame sync (layer bits 00): raw AAC as phones and broadcast tools write it
     return None
 
 
@@ -85,7 +93,8 @@ def check_file(path: Path, max_bytes: int) -> str:
     if fmt is None:
         raise AudioError(
             "unsupported_format",
-            "The content is not a supported audio format (WAV, MP3, FLAC, Ogg Vorbis/Opus, M4A/AAC), "
+            "The content is not a supported audio format (WAV, AIFF, MP3, FLAC, Ogg Vorbis/Opus, M4A/AAC, "
+            "ADTS AAC, WebM/Matroska audio), "
             "whatever its file name says.",
         )
     return fmt
@@ -109,6 +118,33 @@ def _wav_declared_seconds(path: Path) -> float | None:
                 return size / byte_rate if byte_rate else None
             else:
                 fh.seek(size + (size & 1), io.SEEK_CUR)
+
+
+def _duration_is_stated(path: Path, fmt: str) -> bool:
+    """Whether the file states its length, rather than ffmpeg estimating it from its size and its first
+    frame's bitrate. Raw ADTS AAC never states it; an MP3 does only in a Xing, Info or VBRI header. A
+    VBR MP3 without one (older encoders, files cut or joined without rewriting it) has its length
+    estimated up to twice too long, and a truncated file's estimate shrinks with its size, so an
+    estimate can neither show truncation nor bound the length: the decoder counts instead."""
+    if fmt == "aac":
+        return False
+    if fmt != "mp3":
+        return True
+    with path.open("rb") as fh:
+        head = fh.read(10)
+        start = 0
+        if head[:3] == b"ID3" and len(head) == 10:  # skip the ID3v2 tag: its size is synchsafe
+            start = 10 + sum((byte & 0x7F) << (7 * (3 - i)) for i, byte in enumerate(head[6:10]))
+            start += 10 if head[5] & 0x10 else 0  # a footer
+        fh.seek(start)
+        data = fh.read(4096)
+    sync = next((i for i in range(len(data) - 1) if data[i] == 0xFF and (data[i + 1] & 0xE0) == 0xE0), None)
+    if sync is None or sync + 40 > len(data):
+        return False
+    mpeg1, mono = data[sync + 1] & 0x18 == 0x18, data[sync + 3] & 0xC0 == 0xC0
+    side_info = (17 if mono else 32) if mpeg1 else (9 if mono else 17)
+    xing = data[sync + 4 + side_info : sync + 8 + side_info]
+    return xing in (b"Xing", b"Info") or data[sync + 36 : sync + 40] == b"VBRI"
 
 
 def _declared_seconds(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> float | None:
@@ -172,6 +208,8 @@ def _read_with_ffmpeg(
             raise AudioError("no_audio", f"The {fmt.upper()} file holds no audio stream.")
         stream = container.streams.audio[0]
         declared = _wav_declared_seconds(path) if fmt == "wav" else _declared_seconds(container, stream)
+        if declared is not None and not _duration_is_stated(path, fmt):
+            declared = None  # an estimate from the first frame's bitrate: the decoder enforces the limit
         if declared is not None and declared > max_duration_s:
             raise AudioError("too_long", f"The audio lasts {declared:.0f} s; the limit is {max_duration_s:.0f} s.")
         info = AudioInfo(
@@ -400,11 +438,15 @@ _ENCODERS = {
     "mp3": ("mp3", "libmp3lame", None),
     "ogg": ("ogg", "libopus", 48000),
     "m4a": ("ipod", "aac", None),
+    "aiff": ("aiff", "pcm_s16be", None),
+    "aac": ("adts", "aac", None),
+    "webm": ("webm", "libopus", 48000),
 }
 
 
 def encode(samples: np.ndarray, sample_rate: int, fmt: str, bitrate: int | None = None) -> bytes:
-    """Encode mono float32 `samples` at `sample_rate` Hz as `fmt` (wav, flac, mp3, ogg/Opus, m4a/AAC)."""
+    """Encode mono float32 `samples` at `sample_rate` Hz as `fmt` (wav, flac, mp3, ogg/Opus, m4a/AAC, aiff,
+    aac as ADTS, webm/Opus)."""
     if fmt not in _ENCODERS:
         raise ValueError(f"cannot encode {fmt!r}; choose one of {sorted(_ENCODERS)}")
     container_name, codec, codec_rate = _ENCODERS[fmt]

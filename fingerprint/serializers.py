@@ -138,7 +138,7 @@ class ScanUploadSerializer(serializers.Serializer):
 
     files = serializers.ListField(
         child=serializers.FileField(),
-        help_text="One or more audio files (WAV, MP3, FLAC, Ogg, M4A; sniffed from the content). "
+        help_text="One or more audio files (WAV, AIFF, MP3, FLAC, Ogg, M4A, ADTS AAC, WebM; sniffed from the content). "
         "A single file may also be sent in the field `file`.",
     )
 

@@ -7,6 +7,7 @@ sniffed from the first bytes, never trusted from the file name.
 from __future__ import annotations
 
 import io
+import logging
 import math
 import struct
 from collections.abc import Iterable, Iterator
@@ -18,6 +19,8 @@ import numpy as np
 import soundfile
 
 from fingerprint import params
+
+logger = logging.getLogger(__name__)
 
 # Containers we accept, by sniffed signature. M4A covers MP4/AAC/ALAC audio.
 SUPPORTED_FORMATS = ("wav", "aiff", "mp3", "flac", "ogg", "m4a", "aac", "webm")
@@ -120,16 +123,31 @@ def _wav_declared_seconds(path: Path) -> float | None:
                 fh.seek(size + (size & 1), io.SEEK_CUR)
 
 
-def _duration_is_stated(path: Path, fmt: str) -> bool:
-    """Whether the file states its length, rather than ffmpeg estimating it from its size and its first
-    frame's bitrate. Raw ADTS AAC never states it; an MP3 does only in a Xing, Info or VBRI header. A
-    VBR MP3 without one (older encoders, files cut or joined without rewriting it) has its length
-    estimated up to twice too long, and a truncated file's estimate shrinks with its size, so an
-    estimate can neither show truncation nor bound the length: the decoder counts instead."""
+def _stated_seconds(
+    path: Path, fmt: str, container: av.container.InputContainer, stream: av.audio.stream.AudioStream
+) -> float | None:
+    """The length the file states (s), or None where it states none.
+
+    Only a stated length can show that a file was cut short or bound its length before decoding.
+    ffmpeg's own figure for MP3 and ADTS AAC is often an estimate from the file size and the first
+    frame's bitrate: about 4 x too long for a VBR MP3 without a Xing header, and wrong for two MP3s
+    joined end to end; for a cut file it shrinks with the file. So raw AAC states nothing, an MP3
+    states what its Xing, Info or VBRI header counts, and the decoder counts the rest."""
+    if fmt == "wav":
+        return _wav_declared_seconds(path)
     if fmt == "aac":
-        return False
-    if fmt != "mp3":
-        return True
+        return None
+    if fmt == "mp3":
+        return _mp3_stated_seconds(path)
+    return _declared_seconds(container, stream)
+
+
+# MPEG audio sample rates by version bits (3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5) and rate index.
+_MPEG_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def _mp3_stated_seconds(path: Path) -> float | None:
+    """Frames counted by the MP3's Xing/Info or VBRI header times samples per frame, over its rate."""
     with path.open("rb") as fh:
         head = fh.read(10)
         start = 0
@@ -139,12 +157,22 @@ def _duration_is_stated(path: Path, fmt: str) -> bool:
         fh.seek(start)
         data = fh.read(4096)
     sync = next((i for i in range(len(data) - 1) if data[i] == 0xFF and (data[i + 1] & 0xE0) == 0xE0), None)
-    if sync is None or sync + 40 > len(data):
-        return False
-    mpeg1, mono = data[sync + 1] & 0x18 == 0x18, data[sync + 3] & 0xC0 == 0xC0
+    if sync is None or sync + 48 > len(data):
+        return None
+    version, rate_index = (data[sync + 1] >> 3) & 3, (data[sync + 2] >> 2) & 3
+    if version not in _MPEG_RATES or rate_index == 3:
+        return None
+    mpeg1, mono = version == 3, data[sync + 3] & 0xC0 == 0xC0
     side_info = (17 if mono else 32) if mpeg1 else (9 if mono else 17)
-    xing = data[sync + 4 + side_info : sync + 8 + side_info]
-    return xing in (b"Xing", b"Info") or data[sync + 36 : sync + 40] == b"VBRI"
+    at = sync + 4 + side_info
+    frames = None
+    if data[at : at + 4] in (b"Xing", b"Info") and data[at + 7] & 1:  # flags: frame count present
+        frames = struct.unpack(">I", data[at + 8 : at + 12])[0]
+    elif data[sync + 36 : sync + 40] == b"VBRI":
+        frames = struct.unpack(">I", data[sync + 50 : sync + 54])[0] if sync + 54 <= len(data) else None
+    if not frames:
+        return None
+    return frames * (1152 if mpeg1 else 576) / _MPEG_RATES[version][rate_index]
 
 
 def _declared_seconds(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> float | None:
@@ -207,9 +235,7 @@ def _read_with_ffmpeg(
         if not container.streams.audio:
             raise AudioError("no_audio", f"The {fmt.upper()} file holds no audio stream.")
         stream = container.streams.audio[0]
-        declared = _wav_declared_seconds(path) if fmt == "wav" else _declared_seconds(container, stream)
-        if declared is not None and not _duration_is_stated(path, fmt):
-            declared = None  # an estimate from the first frame's bitrate: the decoder enforces the limit
+        declared = _stated_seconds(path, fmt, container, stream)
         if declared is not None and declared > max_duration_s:
             raise AudioError("too_long", f"The audio lasts {declared:.0f} s; the limit is {max_duration_s:.0f} s.")
         info = AudioInfo(
@@ -319,6 +345,14 @@ def _validate_with_libsndfile(path: Path, fmt: str, max_duration_s: float, min_d
     return AudioInfo(fmt, _codec_name(fmt, info.subtype), info.samplerate, info.channels, round(decoded_s, 3))
 
 
+# Packets the decoder may reject before a file counts as corrupt: real files carry a few (two MP3s
+# joined end to end put the second one's ID3 tag mid-stream; a damaged frame in a long recording),
+# and ffmpeg's own player skips them. Beyond this many and this share, the file is damaged, not
+# merely imperfect. A file cut short still fails its stated length (the "truncated" check).
+MAX_BAD_PACKETS = 8
+MAX_BAD_PACKET_SHARE = 0.01
+
+
 def _decode_stream(
     container: av.container.InputContainer,
     stream: av.audio.stream.AudioStream,
@@ -326,13 +360,39 @@ def _decode_stream(
     max_duration_s: float,
     fmt: str,
 ) -> np.ndarray:
+    bad = [0]
     try:
-        chunks = _resampled(container.decode(stream), sample_rate, max_duration_s)
+        chunks = _resampled(_tolerant_frames(container, stream, fmt, bad), sample_rate, max_duration_s)
     except av.error.FFmpegError as exc:
         raise AudioError("undecodable", f"The {fmt.upper()} file is corrupt and cannot be decoded: {exc}.") from exc
     if not chunks:
         raise AudioError("undecodable", f"The {fmt.upper()} file holds no decodable audio.")
+    if bad[0]:
+        logger.warning("%s: skipped %d undecodable %s packet(s)", container.name, bad[0], fmt.upper())
     return _joined(chunks)
+
+
+def _tolerant_frames(
+    container: av.container.InputContainer, stream: av.audio.stream.AudioStream, fmt: str, bad: list[int]
+) -> Iterator[av.AudioFrame]:
+    """The stream's decoded frames, skipping packets the decoder rejects as invalid data (counted in
+    bad[0]) up to MAX_BAD_PACKETS and MAX_BAD_PACKET_SHARE of the packets so far; AudioError past them.
+    Errors of the container itself (it cannot be read on) still end the decoding."""
+    packets = 0
+    for packet in container.demux(stream):
+        packets += 1
+        try:
+            frames = packet.decode()
+        except av.error.InvalidDataError as exc:
+            bad[0] += 1
+            if bad[0] > MAX_BAD_PACKETS or bad[0] > max(1.0, MAX_BAD_PACKET_SHARE * packets):
+                raise AudioError(
+                    "undecodable",
+                    f"The {fmt.upper()} file is corrupt and cannot be decoded: {bad[0]} of its first {packets} "
+                    f"packets are damaged ({exc}).",
+                ) from exc
+            continue
+        yield from frames
 
 
 def _resampled(frames: Iterable[av.AudioFrame], sample_rate: int, max_duration_s: float) -> list[np.ndarray]:

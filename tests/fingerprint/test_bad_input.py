@@ -131,8 +131,8 @@ BAD_INPUTS = {
     "empty_file": BadInput(_empty, "empty", "empty", {}),
     "truncated_mp3": BadInput(_truncated_mp3, "truncated", "truncated", {}),
     "truncated_wav": BadInput(_truncated_wav, "truncated", "truncated", {}),
-    # Cut mid-frame: the decoder fails on the broken last frame before the length can be compared.
-    "truncated_flac": BadInput(_truncated_flac, "undecodable", "cannot be decoded", {}),
+    # Cut mid-frame: the broken last frame is skipped and the file falls short of its stated length.
+    "truncated_flac": BadInput(_truncated_flac, "truncated", "truncated", {}),
     "silent_flac": BadInput(_silent_flac, "silent", "silent", {}),
     "text_file_named_wav": BadInput(_text_named_wav, "unsupported_format", "not a supported audio format", {}),
     "png_named_mp3": BadInput(_png_named_mp3, "unsupported_format", "not a supported audio format", {}),

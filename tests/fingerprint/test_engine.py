@@ -351,8 +351,14 @@ def _truncated_mp3(folder: Path) -> Path:
 
 
 def _corrupt_mp3(folder: Path) -> Path:
-    """Cut inside a frame: the decoder fails on the last packet."""
-    return _mp3_cut(folder, _cached_piece(UNRELATED_SEEDS[0], 12.0))
+    """Garbage written over most of its frames: far more damage than a stray bad packet."""
+    whole = bytearray(audio.encode(_cached_piece(UNRELATED_SEEDS[0], 12.0), test_audio.SR, "mp3"))
+    noise = np.random.default_rng(1).integers(0, 256, len(whole), dtype=np.uint8).tobytes()
+    for at in range(2000, len(whole) - 64, 500):
+        whole[at : at + 64] = noise[at : at + 64]
+    path = folder / "corrupt.mp3"
+    path.write_bytes(bytes(whole))
+    return path
 
 
 def _not_audio(folder: Path) -> Path:

@@ -122,3 +122,28 @@ def test_an_mp3_that_states_its_length_and_is_cut_short_is_still_truncated(piece
     with pytest.raises(audio.AudioError) as refused:
         audio.decode(path, max_bytes=1 << 30, max_duration_s=60)
     assert refused.value.code == "truncated"
+
+
+def test_two_mp3s_joined_end_to_end_decode_whole(piece: np.ndarray, tmp_path: Path) -> None:
+    # `cat a.mp3 b.mp3`: the second file's ID3 tag sits mid-stream, where the decoder rejects it as
+    # one bad packet, and the first file's header counts only its own frames.
+    first = audio.encode(piece[: 3 * test_audio.SR], test_audio.SR, "mp3", bitrate=128_000)
+    second = audio.encode(piece[3 * test_audio.SR :], test_audio.SR, "mp3", bitrate=128_000)
+    path = tmp_path / "joined.mp3"
+    path.write_bytes(first + second)
+
+    decoded = audio.decode(path, max_bytes=1 << 30, max_duration_s=60)
+    assert abs(decoded.duration_s - 8.0) < 0.2
+
+
+def test_an_mp3_damaged_throughout_is_refused_as_corrupt(piece: np.ndarray, tmp_path: Path) -> None:
+    whole = bytearray(audio.encode(piece, test_audio.SR, "mp3", bitrate=128_000))
+    rng = np.random.default_rng(0)
+    for at in range(2000, len(whole) - 64, 700):  # garbage over most frames
+        whole[at : at + 48] = rng.integers(0, 256, 48, dtype=np.uint8).tobytes()
+    path = tmp_path / "damaged.mp3"
+    path.write_bytes(bytes(whole))
+
+    with pytest.raises(audio.AudioError) as refused:
+        audio.decode(path, max_bytes=1 << 30, max_duration_s=60)
+    assert refused.value.code in {"undecodable", "truncated"}

@@ -362,7 +362,7 @@ def _decode_stream(
 ) -> np.ndarray:
     bad = [0]
     try:
-        chunks = _resampled(_tolerant_frames(container, stream, fmt, bad), sample_rate, max_duration_s)
+        chunks = _resampled(tolerant_frames(container, stream, fmt, bad), sample_rate, max_duration_s)
     except av.error.FFmpegError as exc:
         raise AudioError("undecodable", f"The {fmt.upper()} file is corrupt and cannot be decoded: {exc}.") from exc
     if not chunks:
@@ -372,12 +372,13 @@ def _decode_stream(
     return _joined(chunks)
 
 
-def _tolerant_frames(
-    container: av.container.InputContainer, stream: av.audio.stream.AudioStream, fmt: str, bad: list[int]
+def tolerant_frames(
+    container: av.container.InputContainer, stream: av.audio.stream.AudioStream, fmt: str, bad: list[int] | None = None
 ) -> Iterator[av.AudioFrame]:
     """The stream's decoded frames, skipping packets the decoder rejects as invalid data (counted in
     bad[0]) up to MAX_BAD_PACKETS and MAX_BAD_PACKET_SHARE of the packets so far; AudioError past them.
     Errors of the container itself (it cannot be read on) still end the decoding."""
+    bad = [0] if bad is None else bad
     packets = 0
     for packet in container.demux(stream):
         packets += 1

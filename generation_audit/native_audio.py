@@ -15,7 +15,7 @@ from typing import BinaryIO
 import av
 import numpy as np
 
-from fingerprint.audio import AudioError, sniff_format
+from fingerprint.audio import AudioError, sniff_format, tolerant_frames
 
 # Above this rate (Hz) we resample down: every decoder family we look for runs at <= 48 kHz, so
 # a 96 kHz file only adds empty octaves and cost.
@@ -72,7 +72,7 @@ def _load(fh: BinaryIO, max_seconds: float) -> NativeAudio:
         chunks: list[np.ndarray] = []
         total = 0
         try:
-            for frame in container.decode(stream):
+            for frame in tolerant_frames(container, stream, fmt):  # a stray bad packet is skipped, as in decode
                 frame.pts = None  # broken timestamps must not matter: the resampler counts samples
                 for out in resampler.resample(frame):
                     chunks.append(out.to_ndarray().reshape(-1))

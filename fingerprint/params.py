@@ -8,8 +8,10 @@ from __future__ import annotations
 ANALYSIS_SAMPLE_RATE = 11025
 # Shorter than this (s) holds too few landmarks to identify anything reliably.
 MIN_DURATION_S = 1.0
-# Whole-file RMS below this (dBFS) is treated as silence: nothing to fingerprint.
-SILENCE_RMS_DBFS = -60.0
+# Whole-file RMS below this (dBFS) is treated as silence: nothing to fingerprint. Low enough for an
+# unnormalised quiet recording (music 45 dB down, at -65 dBFS, is identified as well as at full level;
+# -60 refused it), high enough that 16-bit dither alone (about -98 dBFS) is still silence.
+SILENCE_RMS_DBFS = -80.0
 # A file whose decoded length falls short of its header's declared length by more than this (s)
 # was cut off in transfer.
 TRUNCATION_TOLERANCE_S = 0.25

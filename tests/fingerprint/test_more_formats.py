@@ -147,3 +147,25 @@ def test_an_mp3_damaged_throughout_is_refused_as_corrupt(piece: np.ndarray, tmp_
     with pytest.raises(audio.AudioError) as refused:
         audio.decode(path, max_bytes=1 << 30, max_duration_s=60)
     assert refused.value.code in {"undecodable", "truncated"}
+
+
+def test_a_quiet_unnormalised_recording_is_not_refused_as_silence(piece: np.ndarray, tmp_path: Path) -> None:
+    level_db = 20 * np.log10(np.sqrt(np.mean(piece**2)))
+    quiet = piece * 10 ** ((-68 - level_db) / 20)  # -68 dBFS RMS, written at 16 bits
+    path = test_audio.write(tmp_path / "quiet.wav", quiet)
+
+    decoded = audio.decode(path, max_bytes=1 << 30, max_duration_s=60)
+    assert abs(20 * np.log10(np.sqrt(np.mean(decoded.samples**2))) + 68) < 1.5
+    assert audio.validate(path, max_bytes=1 << 30, max_duration_s=60).format == "wav"
+
+
+def test_dither_alone_is_still_silence(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    lsb = 1 / 32768
+    dither = (rng.uniform(-lsb, lsb, 8 * test_audio.SR) + rng.uniform(-lsb, lsb, 8 * test_audio.SR)).astype(np.float32)
+    path = test_audio.write(tmp_path / "dither.wav", dither)
+
+    for check in (audio.decode, audio.validate):
+        with pytest.raises(audio.AudioError) as refused:
+            check(path, max_bytes=1 << 30, max_duration_s=60)
+        assert refused.value.code == "silent"

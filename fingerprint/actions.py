@@ -31,7 +31,7 @@ from fingerprint.signals import scan_finished, scan_identified
 if TYPE_CHECKING:
     from fingerprint import artist_index, works
     from fingerprint.embedding import Embedder
-    from fingerprint.index import VectorIndex
+    from fingerprint.index import SearchResult, VectorIndex
     from fingerprint.work_store import WorkStore
 
 logger = logging.getLogger(__name__)
@@ -622,7 +622,7 @@ def find_alignments(path: Path) -> list[matching.Alignment]:
 
 def match_samples(samples: np.ndarray) -> list[matching.Alignment]:
     """The references heard in decoded analysis-rate audio that pass the match decision, best first."""
-    return refine_transforms(samples, matching.decide(candidate_alignments(samples)), _stored_reference_path)
+    return refine_transforms(samples, decided_alignments(samples)[1], _stored_reference_path)
 
 
 # Seconds of a match read to measure its pitch and tempo: enough to pin a 1 % tempo change, and a
@@ -703,32 +703,70 @@ def candidate_alignments(samples: np.ndarray) -> list[matching.Alignment]:
     return query_evidence(samples).fused()
 
 
-def query_evidence(samples: np.ndarray) -> matching.QueryEvidence:
+def decided_alignments(samples: np.ndarray) -> tuple[list[matching.Alignment], list[matching.Alignment]]:
+    """(every candidate's alignment, those that pass the match decision), best first.
+
+    The search covers params.COVERED; when nothing passes there, the landmarks search once more over
+    params.WIDE (pitch and tempo changes past the covered range), with the same segment embeddings
+    and the same decision. Only unmatched queries pay for it, and no match found within the covered
+    range can be displaced by a chance alignment the wider search allows."""
+    segments = _segment_search(samples)
+    candidates = _fused_evidence(samples, params.COVERED, segments).fused()
+    decided = matching.decide(candidates)
+    if decided:
+        return candidates, decided
+    wide = _fused_evidence(samples, params.WIDE, segments).fused()
+    return wide, matching.decide(wide)
+
+
+def query_evidence(samples: np.ndarray, search: params.SearchRange = params.COVERED) -> matching.QueryEvidence:
     """What both engines find for decoded analysis-rate audio, before fusion (see candidate_alignments)."""
-    query = landmarks.extract_query(samples)
-    postings = landmark_store().lookup(query.hashes)
+    return _fused_evidence(samples, search, _segment_search(samples))
 
-    def aligned(hints: list[tuple[int, float]]) -> list[matching.Alignment]:
-        return matching.best_alignments(
-            query.anchor_frames, query.anchor_pitches, query.owner[postings.query_index], postings, hints
-        )
 
+@dataclass(frozen=True)
+class SegmentSearch:
+    """The vector search of a query's segment embeddings: patch start times, the search result, and
+    where it places the query for the landmarks to look again ((reference, offset s); matching._guided)."""
+
+    times_s: np.ndarray
+    result: SearchResult
+    hints: list[tuple[int, float]]
+
+
+def _segment_search(samples: np.ndarray) -> SegmentSearch | None:
+    """The query's segment embeddings searched in the vector index; None without an embedder or index."""
     model = embedder()
     if model is None:
-        return matching.QueryEvidence(aligned([]))
+        return None
     short = len(samples) <= params.DENSE_QUERY_MAX_S * params.ANALYSIS_SAMPLE_RATE
     vectors, times = model.embed_audio(samples, hop_s=params.EMBED_QUERY_HOP_S if short else params.EMBED_HOP_S)
     index = vector_index(model)
     if len(vectors) == 0 or len(index) == 0:
-        return matching.QueryEvidence(aligned([]))
+        return None
     result = index.search(vectors, params.EMBED_SEARCH_K)
-    # Where the embeddings place the query, the landmarks look again (matching._guided).
     segments = matching.segment_alignments(
         times, result.scores, result.ref_ids, result.times_s, params.GUIDED_HINT_MIN_SIMILARITY
     )
     placed = [seg for seg in segments if seg.segments >= params.EMBED_CORROBORATED_MIN_SEGMENTS]
-    hints = [(seg.ref_id, seg.offset_s) for seg in placed[: params.GUIDED_HINTS]]
-    return matching.QueryEvidence(aligned(hints), times, result.scores, result.ref_ids, result.times_s)
+    return SegmentSearch(times, result, [(seg.ref_id, seg.offset_s) for seg in placed[: params.GUIDED_HINTS]])
+
+
+def _fused_evidence(
+    samples: np.ndarray, search: params.SearchRange, segments: SegmentSearch | None
+) -> matching.QueryEvidence:
+    """The landmarks' alignments over `search` (also looking where `segments` places the query) beside
+    the segment search, ready to fuse."""
+    query = landmarks.extract_query(samples, search)
+    postings = landmark_store().lookup(query.hashes)
+    hints = segments.hints if segments is not None else []
+    aligned = matching.best_alignments(
+        query.anchor_frames, query.anchor_pitches, query.owner[postings.query_index], postings, hints, search
+    )
+    if segments is None:
+        return matching.QueryEvidence(aligned)
+    found = segments.result
+    return matching.QueryEvidence(aligned, segments.times_s, found.scores, found.ref_ids, found.times_s)
 
 
 def rebuild_index(workers: int = 1) -> int:

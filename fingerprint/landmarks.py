@@ -374,11 +374,11 @@ def _range_variants(low: np.ndarray, high: np.ndarray, bucket_of) -> tuple[np.nd
     return np.concatenate(rows), np.concatenate(buckets)
 
 
-def extract_query(samples: np.ndarray) -> QueryLandmarks:
+def extract_query(samples: np.ndarray, search: params.SearchRange = params.COVERED) -> QueryLandmarks:
     """Query landmarks: each triplet's hash under every bucket a distorted copy could have used.
 
-    The coarse pitch band is expanded over +-MAX_PITCH_SHIFT_ST and the span band over the tempo
-    range 1/MAX_TEMPO_FACTOR..MAX_TEMPO_FACTOR; the fine features over their measurement jitter.
+    The coarse pitch band is expanded over +-search.pitch_st semitones and the span band over the
+    tempo range 1/search.tempo_factor..search.tempo_factor; the fine features over their measurement jitter.
     """
     peaks = find_peaks(log_spectrogram(samples))
     triplets = form_triplets(peaks)
@@ -388,11 +388,9 @@ def extract_query(samples: np.ndarray) -> QueryLandmarks:
     # Expand one feature at a time; each step multiplies rows that sit near a boundary.
     owner = np.arange(n)
     columns: dict[str, np.ndarray] = {}
-    rows, band = _range_variants(
-        f["pitch"] - params.MAX_PITCH_SHIFT_ST, f["pitch"] + params.MAX_PITCH_SHIFT_ST, _pitch_band
-    )
+    rows, band = _range_variants(f["pitch"] - search.pitch_st, f["pitch"] + search.pitch_st, _pitch_band)
     owner, columns["pitch"] = owner[rows], band
-    log_tempo = math.log(params.MAX_TEMPO_FACTOR)
+    log_tempo = math.log(search.tempo_factor)
     rows, band = _range_variants(f["log_span"][owner] - log_tempo, f["log_span"][owner] + log_tempo, _span_band)
     owner, columns = owner[rows], {k: v[rows] for k, v in columns.items()}
     columns["span"] = band

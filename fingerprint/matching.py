@@ -10,6 +10,7 @@ Units: frames of params.FRAME_S seconds, semitones.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -110,9 +111,11 @@ class Alignment:
         )
 
 
-def _tempo_grid() -> np.ndarray:
-    """Tempos searched (reference time / query time), evenly spaced in log tempo, 1.0 included."""
-    steps = math.ceil(math.log(params.MAX_TEMPO_FACTOR) / params.TEMPO_GRID_STEP)
+@functools.cache
+def _tempo_grid(tempo_factor: float) -> np.ndarray:
+    """Tempos searched (reference time / query time) up to `tempo_factor` either way, evenly spaced
+    in log tempo, 1.0 included."""
+    steps = math.ceil(math.log(tempo_factor) / params.TEMPO_GRID_STEP)
     return np.exp(np.arange(-steps, steps + 1) * params.TEMPO_GRID_STEP)
 
 
@@ -155,14 +158,16 @@ _DENSE_GRID_FACTOR = 16
 _DENSE_GRID_MIN = 1 << 16
 
 
-def _align_one(ref_id: int, tq: np.ndarray, tr: np.ndarray, shift: np.ndarray, weight: np.ndarray, triplet: np.ndarray):  # type: ignore[no-untyped-def]
-    """Best (pitch, tempo, offset) for one reference's postings and the query span that supports it."""
+def _align_one(ref_id: int, tq: np.ndarray, tr: np.ndarray, shift: np.ndarray, weight: np.ndarray, triplet: np.ndarray,  # type: ignore[no-untyped-def]
+               tempo_factor: float = params.MAX_TEMPO_FACTOR):  # fmt: skip
+    """Best (pitch, tempo, offset) for one reference's postings and the query span that supports it,
+    at a tempo within `tempo_factor` either way."""
     pitch = _pitch_mode(shift, weight)
     ok = np.abs(shift - pitch) <= params.PITCH_TOLERANCE_ST
     tq, tr, shift, weight, triplet = tq[ok], tr[ok], shift[ok], weight[ok], triplet[ok]
     if weight.sum() < params.MIN_ALIGNED_HASHES / 2:
         return None
-    taus = _tempo_grid()
+    taus = _tempo_grid(tempo_factor)
     width = 2 * params.OFFSET_TOLERANCE_FRAMES
     offsets = tr[None, :] - taus[:, None] * tq[None, :]  # (taus, postings)
     cells = np.floor(offsets / width).astype(np.int64)
@@ -177,7 +182,7 @@ def _align_one(ref_id: int, tq: np.ndarray, tr: np.ndarray, shift: np.ndarray, w
     # Refine the line on its inliers when they span enough query time to pin the slope.
     if inlier.sum() >= 3 and np.ptp(tq[inlier]) > 20:
         slope, intercept = np.polyfit(tq[inlier], tr[inlier], 1, w=np.sqrt(weight[inlier]))
-        if abs(math.log(max(slope, 1e-6))) <= math.log(params.MAX_TEMPO_FACTOR) + params.TEMPO_GRID_STEP:
+        if abs(math.log(max(slope, 1e-6))) <= math.log(tempo_factor) + params.TEMPO_GRID_STEP:
             tau, centre = float(slope), float(intercept)
     inlier = np.abs(tr - tau * tq - centre) <= params.OFFSET_TOLERANCE_FRAMES
     if not inlier.any():
@@ -205,8 +210,9 @@ def best_alignments(
     triplet_of_posting: np.ndarray,
     postings: Postings,
     hints: Sequence[tuple[int, float]] = (),
+    search: params.SearchRange = params.COVERED,
 ) -> list[Alignment]:
-    """Every candidate reference's best alignment, best first.
+    """Every candidate reference's best alignment within the pitch and tempo range `search`, best first.
 
     `query_frames` / `query_pitches` are per query triplet (anchor frame and pitch);
     `triplet_of_posting[i]` is the query triplet that produced posting i. `hints` are (reference,
@@ -216,7 +222,7 @@ def best_alignments(
     if len(postings.refs) == 0:
         return []
     shift = postings.ref_pitches.astype(np.float64) / params.PITCH_STORE_STEPS - query_pitches[triplet_of_posting]
-    plausible = np.flatnonzero(np.abs(shift) <= params.MAX_PITCH_SHIFT_ST + params.PITCH_TOLERANCE_ST)
+    plausible = np.flatnonzero(np.abs(shift) <= search.pitch_st + params.PITCH_TOLERANCE_ST)
     if len(plausible) == 0:
         return []
     refs = postings.refs[plausible].astype(np.int64)
@@ -240,7 +246,9 @@ def best_alignments(
     results = []
     for index in ranked:
         mine = slice(starts[index], ends[index])
-        found = _align_one(int(refs[starts[index]]), tq[mine], tr[mine], shift[mine], weight[mine], triplet[mine])
+        found = _align_one(
+            int(refs[starts[index]]), tq[mine], tr[mine], shift[mine], weight[mine], triplet[mine], search.tempo_factor
+        )
         if found is not None:
             results.append(found)
     by_ref = {a.ref_id: a for a in results}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # --- Decoding -----------------------------------------------------------------------------------
 # All analysis runs on mono audio at this rate (Hz): 11.025 kHz keeps the 0-5.5 kHz band where
 # melodic and rhythmic peaks survive phone bands, MP3 and noise, at a quarter of CD-rate cost.
@@ -50,6 +52,26 @@ HASH_LOG_SPAN_STEP = 0.5  # natural-log units per coarse span band (a factor of 
 # (the peers survive none of these; wider ranges cost lookups and chance candidates).
 MAX_PITCH_SHIFT_ST = 3.0
 MAX_TEMPO_FACTOR = 1.12
+# A query that nothing matches within that range is searched once more by the landmarks over this
+# wider one (actions.decided_alignments): +4 semitones and tempo x1.15 copies were found there (6 of
+# 6 public queries each, against 0 and 5 within the range), while searching every query this wide
+# lost more noisy queries to chance candidates than it gained (calibration suite: 3 babble-0 dB and
+# one 3 s pitch +2 queries) and cost 10-15 % more query time.
+WIDE_PITCH_SHIFT_ST = 5.0
+WIDE_TEMPO_FACTOR = 1.16
+
+
+@dataclass(frozen=True)
+class SearchRange:
+    """The transformations a landmark search covers: pitch +-`pitch_st` semitones, tempo and speed
+    between 1 / `tempo_factor` and `tempo_factor`."""
+
+    pitch_st: float
+    tempo_factor: float
+
+
+COVERED = SearchRange(MAX_PITCH_SHIFT_ST, MAX_TEMPO_FACTOR)
+WIDE = SearchRange(WIDE_PITCH_SHIFT_ST, WIDE_TEMPO_FACTOR)
 PITCH_STORE_STEPS = 64  # stored anchor pitch resolution: 1/64 semitone (uint16)
 
 # --- Landmark index and matching ----------------------------------------------------------------

@@ -211,6 +211,30 @@ def test_a_copy_at_another_pitch_is_found_with_its_pitch_and_unchanged_tempo(see
     assert best.query_end_s - best.query_start_s > 6.0
 
 
+@pytest.mark.parametrize(("seed", "up", "down"), [(13, 50, 63), (14, 63, 50)], ids=["4st_higher", "4st_lower"])
+def test_a_copy_pitched_past_the_covered_range_is_found_by_the_wider_second_search(
+    seed: int, up: int, down: int
+) -> None:
+    _index_references()
+    start_s = 8.0
+    factor = down / up  # 1.26 or 0.79: four semitones, past params.MAX_PITCH_SHIFT_ST
+    slower = _composed_at_tempo(seed, up / down)
+    clip = _analysed(_sped_up(test_audio.excerpt(slower, start_s * factor, 10.0 * factor), up, down))
+
+    # Within the covered range nothing passes; the wider search finds it, with its pitch.
+    assert matching.decide(actions.candidate_alignments(clip)) == []
+    best = _assert_found(clip, seed, start_s, pitch=factor, tempo=1.0)
+    assert best.query_end_s - best.query_start_s > 6.0
+
+
+def test_an_unrelated_piece_is_not_matched_by_the_wider_second_search_either() -> None:
+    _index_references()
+    clip = _analysed(test_audio.excerpt(_cached_piece(UNRELATED_SEEDS[0]), 5.0, 10.0))
+
+    candidates, decided = actions.decided_alignments(clip)
+    assert decided == [] and all(a.confidence < 0.5 for a in candidates), _describe(candidates)
+
+
 @pytest.mark.parametrize(("seed", "up", "down"), [(13, 20, 21), (15, 21, 20)])
 def test_a_resampled_copy_keeps_its_hashes(seed: int, up: int, down: int) -> None:
     """Landmark hashes do not move under a speed change: the query looks up what the reference stored."""

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from catalog.models import AudioAsset
-from fingerprint import actions, audio, matching
+from fingerprint import actions, audio
 from fingerprint.management.commands._lists import (
     ProgressBar,
     default_workers,
@@ -92,8 +92,8 @@ def _identify_one(query_id: str, path: Path, ref_names: dict[int, str], paths: d
         line["error"] = str(exc)
         line["time_s"] = round(time.monotonic() - started, 4)
         return line
-    candidates = actions.candidate_alignments(samples)
-    decided = [a for a in matching.decide(candidates) if a.ref_id in ref_names]
+    candidates, decided = actions.decided_alignments(samples)
+    decided = [a for a in decided if a.ref_id in ref_names]
     matches = actions.refine_transforms(samples, decided, paths.get)
     if candidates:
         line["score"] = round(candidates[0].aligned, 3)

@@ -708,20 +708,21 @@ def decided_alignments(samples: np.ndarray) -> tuple[list[matching.Alignment], l
 
     The search covers params.COVERED; when nothing passes there, the landmarks search once more over
     params.WIDE (pitch and tempo changes past the covered range), with the same segment embeddings
-    and the same decision. Only unmatched queries pay for it, and no match found within the covered
-    range can be displaced by a chance alignment the wider search allows."""
-    segments = _segment_search(samples)
-    candidates = _fused_evidence(samples, params.COVERED, segments).fused()
+    and the same decision, keeping what scores at least params.WIDE_MIN_SCORE. Only unmatched queries
+    pay for it, and no match found within the covered range can be displaced by a chance alignment
+    the wider search allows."""
+    segments, triplets = _segment_search(samples), landmarks.query_triplets(samples)
+    candidates = _fused_evidence(triplets, params.COVERED, segments).fused()
     decided = matching.decide(candidates)
     if decided:
         return candidates, decided
-    wide = _fused_evidence(samples, params.WIDE, segments).fused()
-    return wide, matching.decide(wide)
+    wide = _fused_evidence(triplets, params.WIDE, segments).fused()
+    return wide, [a for a in matching.decide(wide) if a.aligned >= params.WIDE_MIN_SCORE]
 
 
 def query_evidence(samples: np.ndarray, search: params.SearchRange = params.COVERED) -> matching.QueryEvidence:
     """What both engines find for decoded analysis-rate audio, before fusion (see candidate_alignments)."""
-    return _fused_evidence(samples, search, _segment_search(samples))
+    return _fused_evidence(landmarks.query_triplets(samples), search, _segment_search(samples))
 
 
 @dataclass(frozen=True)
@@ -753,11 +754,11 @@ def _segment_search(samples: np.ndarray) -> SegmentSearch | None:
 
 
 def _fused_evidence(
-    samples: np.ndarray, search: params.SearchRange, segments: SegmentSearch | None
+    triplets: landmarks.QueryTriplets, search: params.SearchRange, segments: SegmentSearch | None
 ) -> matching.QueryEvidence:
     """The landmarks' alignments over `search` (also looking where `segments` places the query) beside
     the segment search, ready to fuse."""
-    query = landmarks.extract_query(samples, search)
+    query = landmarks.expand_query(triplets, search)
     postings = landmark_store().lookup(query.hashes)
     hints = segments.hints if segments is not None else []
     aligned = matching.best_alignments(

@@ -374,16 +374,35 @@ def _range_variants(low: np.ndarray, high: np.ndarray, bucket_of) -> tuple[np.nd
     return np.concatenate(rows), np.concatenate(buckets)
 
 
+@dataclass(frozen=True)
+class QueryTriplets:
+    """A query's peaks, its usable triplets and their features, before any hash expansion."""
+
+    peaks: Peaks
+    triplets: np.ndarray
+    features: dict[str, np.ndarray]
+
+
+def query_triplets(samples: np.ndarray) -> QueryTriplets:
+    """The analysis a query's hashes are expanded from (once, whatever ranges are searched)."""
+    peaks = find_peaks(log_spectrogram(samples))
+    triplets = form_triplets(peaks)
+    triplets = triplets[_usable(peaks, triplets)]
+    return QueryTriplets(peaks, triplets, triplet_features(peaks, triplets))
+
+
 def extract_query(samples: np.ndarray, search: params.SearchRange = params.COVERED) -> QueryLandmarks:
-    """Query landmarks: each triplet's hash under every bucket a distorted copy could have used.
+    """Query landmarks: each triplet's hash under every bucket a distorted copy could have used (see expand_query)."""
+    return expand_query(query_triplets(samples), search)
+
+
+def expand_query(query: QueryTriplets, search: params.SearchRange = params.COVERED) -> QueryLandmarks:
+    """Each of the query's triplets hashed under every bucket a distorted copy could have used.
 
     The coarse pitch band is expanded over +-search.pitch_st semitones and the span band over the
     tempo range 1/search.tempo_factor..search.tempo_factor; the fine features over their measurement jitter.
     """
-    peaks = find_peaks(log_spectrogram(samples))
-    triplets = form_triplets(peaks)
-    triplets = triplets[_usable(peaks, triplets)]
-    f = triplet_features(peaks, triplets)
+    peaks, triplets, f = query.peaks, query.triplets, query.features
     n = len(triplets)
     # Expand one feature at a time; each step multiplies rows that sit near a boundary.
     owner = np.arange(n)

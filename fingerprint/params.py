@@ -59,6 +59,12 @@ MAX_TEMPO_FACTOR = 1.12
 # one 3 s pitch +2 queries) and cost 10-15 % more query time.
 WIDE_PITCH_SHIFT_ST = 5.0
 WIDE_TEMPO_FACTOR = 1.16
+# A match only that second search finds must score at least this (fused score: aligned triplets plus
+# weighted embedding evidence; the covered range asks 8 untransformed, 12 transformed). Chance has
+# far more room to line up there: in the replication screen's windows it passed a +5.1 semitone
+# alignment of 13 triplets and an untransformed one of 9. Pitched copies it exists for score 26-105
+# (public 5 s queries at +4 semitones).
+WIDE_MIN_SCORE = 20.0
 
 
 @dataclass(frozen=True)

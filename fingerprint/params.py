@@ -53,10 +53,12 @@ HASH_LOG_SPAN_STEP = 0.5  # natural-log units per coarse span band (a factor of 
 MAX_PITCH_SHIFT_ST = 3.0
 MAX_TEMPO_FACTOR = 1.12
 # A query that nothing matches within that range is searched once more by the landmarks over this
-# wider one (actions.decided_alignments): +4 semitones and tempo x1.15 copies were found there (6 of
-# 6 public queries each, against 0 and 5 within the range), while searching every query this wide
-# lost more noisy queries to chance candidates than it gained (calibration suite: 3 babble-0 dB and
-# one 3 s pitch +2 queries) and cost 10-15 % more query time.
+# wider one (actions.decided_alignments): +4 semitone copies were found there (6 of 6 public 5 s
+# queries, against 0 within the range), while searching every query this wide lost more noisy
+# queries to chance candidates than it gained (calibration suite: 3 babble-0 dB and one 3 s pitch +2
+# queries) and cost 10-15 % more query time. The second search costs an unmatched query about 45 ms
+# (62 -> 107 ms on the public out-of-catalogue queries, one thread); aligning fewer of its
+# candidates saves little of that (4 instead of 12: 7 ms) and lost one of the six.
 WIDE_PITCH_SHIFT_ST = 5.0
 WIDE_TEMPO_FACTOR = 1.16
 # A match only that second search finds must score at least this (fused score: aligned triplets plus

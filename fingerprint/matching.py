@@ -158,8 +158,15 @@ _DENSE_GRID_FACTOR = 16
 _DENSE_GRID_MIN = 1 << 16
 
 
-def _align_one(ref_id: int, tq: np.ndarray, tr: np.ndarray, shift: np.ndarray, weight: np.ndarray, triplet: np.ndarray,  # type: ignore[no-untyped-def]
-               tempo_factor: float = params.MAX_TEMPO_FACTOR):  # fmt: skip
+def _align_one(
+    ref_id: int,
+    tq: np.ndarray,
+    tr: np.ndarray,
+    shift: np.ndarray,
+    weight: np.ndarray,
+    triplet: np.ndarray,
+    tempo_factor: float = params.MAX_TEMPO_FACTOR,
+) -> Alignment | None:
     """Best (pitch, tempo, offset) for one reference's postings and the query span that supports it,
     at a tempo within `tempo_factor` either way."""
     pitch = _pitch_mode(shift, weight)

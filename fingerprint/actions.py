@@ -704,7 +704,30 @@ def candidate_alignments(samples: np.ndarray) -> list[matching.Alignment]:
 
 
 def decided_alignments(samples: np.ndarray) -> tuple[list[matching.Alignment], list[matching.Alignment]]:
-    """(every candidate's alignment, those that pass the match decision), best first.
+    """(every candidate's alignment, those that pass the match decision), best first, in query time.
+
+    A query longer than params.QUERY_CHUNK_S is matched in overlapping stretches of that length, each
+    as below, and their alignments joined (matching.join_pieces): memory and time stay bounded
+    whatever the length of the upload."""
+    rate = params.ANALYSIS_SAMPLE_RATE
+    chunk = int(params.QUERY_CHUNK_S * rate)
+    if len(samples) <= chunk:
+        return _decided_in_stretch(samples)
+    hop = chunk - int(params.QUERY_CHUNK_OVERLAP_S * rate)
+    starts = [*range(0, len(samples) - chunk, hop), len(samples) - chunk]
+    candidates: list[matching.Alignment] = []
+    decided: list[matching.Alignment] = []
+    for start in starts:
+        found, passed = _decided_in_stretch(samples[start : start + chunk])
+        start_frames = start / rate / params.FRAME_S
+        candidates += [matching.shifted(a, start_frames) for a in found]
+        decided += [matching.shifted(a, start_frames) for a in passed]
+    gap = params.QUERY_CHUNK_OVERLAP_S / params.FRAME_S
+    return matching.join_pieces(candidates, gap), matching.without_echoes(matching.join_pieces(decided, gap))
+
+
+def _decided_in_stretch(samples: np.ndarray) -> tuple[list[matching.Alignment], list[matching.Alignment]]:
+    """(every candidate's alignment, those that pass the match decision) for one stretch, best first.
 
     The search covers params.COVERED; when nothing passes there, the landmarks search once more over
     params.WIDE (pitch and tempo changes past the covered range), with the same segment embeddings

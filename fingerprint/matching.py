@@ -553,6 +553,64 @@ class QueryEvidence:
         return fuse(self.landmark_alignments, segments)
 
 
+def shifted(alignment: Alignment, start_frames: float) -> Alignment:
+    """An alignment found in a stretch of the query starting `start_frames` in, in whole-query frames."""
+    return replace(
+        alignment,
+        offset_frames=alignment.offset_frames - alignment.tempo * start_frames,
+        query_start_frame=alignment.query_start_frame + start_frames,
+        query_end_frame=alignment.query_end_frame + start_frames,
+    )
+
+
+def join_pieces(pieces: list[Alignment], gap_frames: float) -> list[Alignment]:
+    """Alignments from overlapping stretches of one long query (in whole-query frames), best first:
+    those of one reference on one line (agreeing where they meet within FUSION_OFFSET_TOLERANCE_S)
+    whose spans overlap or lie within `gap_frames` are one alignment over all of them, with the
+    transformation and score of the strongest piece (a stretch's score, not a sum that would count
+    the overlaps twice). A weaker piece of the same reference on another line over part of the same
+    stretch is an echo (a repeated section of the reference, the best line of a stretch that holds
+    only the end of the match) and is dropped."""
+    joined: list[Alignment] = []
+    for piece in sorted(pieces, key=lambda a: a.aligned, reverse=True):
+        same = [i for i, whole in enumerate(joined) if whole.ref_id == piece.ref_id]
+        extends = [i for i in same if _continues(joined[i], piece, gap_frames)]
+        if extends:
+            whole = joined[extends[0]]
+            joined[extends[0]] = replace(
+                whole,
+                query_start_frame=min(whole.query_start_frame, piece.query_start_frame),
+                query_end_frame=max(whole.query_end_frame, piece.query_end_frame),
+            )
+        elif not any(_overlap_frames(joined[i], piece) > 0 for i in same):
+            joined.append(piece)
+    return joined
+
+
+def _overlap_frames(a: Alignment, b: Alignment) -> float:
+    return min(a.query_end_frame, b.query_end_frame) - max(a.query_start_frame, b.query_start_frame)
+
+
+def _continues(whole: Alignment, piece: Alignment, gap_frames: float) -> bool:
+    """Whether `piece` extends `whole`: near it in the query and on its line where they meet."""
+    if piece.query_start_frame > whole.query_end_frame + gap_frames:
+        return False
+    if whole.query_start_frame > piece.query_end_frame + gap_frames:
+        return False
+    meet = min(max(piece.query_start_frame, whole.query_start_frame), min(piece.query_end_frame, whole.query_end_frame))
+    drift = (whole.tempo - piece.tempo) * meet + whole.offset_frames - piece.offset_frames
+    return abs(drift) * params.FRAME_S <= params.FUSION_OFFSET_TOLERANCE_S
+
+
+def without_echoes(matches: list[Alignment]) -> list[Alignment]:
+    """`matches` (best first) less any weak echo inside a much stronger one's span (see decide)."""
+    accepted: list[Alignment] = []
+    for match in matches:
+        if not any(_is_echo(match, stronger) for stronger in accepted):
+            accepted.append(match)
+    return accepted
+
+
 def decide(candidates: list[Alignment]) -> list[Alignment]:
     """The matches among `candidates` (best first): each passes `is_match`, and none is a weak echo
     inside a much stronger match's span.
@@ -561,14 +619,7 @@ def decide(candidates: list[Alignment]) -> list[Alignment]:
     of a stretch another reference explains many times better is a coincidence between similar
     recordings, not a second use. Matches in different stretches (a compilation, a mix) all stand.
     """
-    accepted: list[Alignment] = []
-    for candidate in candidates:
-        if not candidate.is_match():
-            continue
-        if any(_is_echo(candidate, stronger) for stronger in accepted):
-            continue
-        accepted.append(candidate)
-    return accepted
+    return without_echoes([candidate for candidate in candidates if candidate.is_match()])
 
 
 def _is_echo(candidate: Alignment, stronger: Alignment) -> bool:

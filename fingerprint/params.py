@@ -97,6 +97,13 @@ CANDIDATE_OFFSET_CELL_S = 2.0
 CANDIDATE_WINDOW_S = 30.0
 MAX_WINDOW_CANDIDATES = 4
 MAX_TOTAL_CANDIDATES = 200  # however long the upload: each candidate costs one detailed alignment
+# A query longer than this (s) is matched in stretches of this length overlapping by
+# QUERY_CHUNK_OVERLAP_S, whose matches are then joined (matching.join_pieces): the landmark search
+# holds every posting of its query at once, about 45,000 per second of audio, and a 23-minute
+# upload took 8.1 GB and 42 s whole (a two-hour one, the upload limit, would not fit in memory).
+# A match no longer than the overlap lies whole in one stretch.
+QUERY_CHUNK_S = 120.0
+QUERY_CHUNK_OVERLAP_S = 20.0
 # The tempo grid searched by alignment: reference time = tempo * query time + offset.
 TEMPO_GRID_STEP = 0.004
 # Offsets within this many frames of the fitted line count as aligned (timing jitter).

@@ -328,10 +328,15 @@ def test_a_short_passage_in_a_long_upload_is_found_among_many_references_chance_
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("stretch_s", [None, 10.0], ids=["whole", "in_10s_stretches"])
 def test_a_mix_of_three_registered_pieces_gives_three_matches_with_their_spans(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stretch_s: float | None
 ) -> None:
     monkeypatch.setattr(test_audio, "piece", _cached_piece)  # reuse the synthesised pieces
+    if stretch_s is not None:
+        # As a long upload is matched (params.QUERY_CHUNK_S): in overlapping stretches, joined after.
+        monkeypatch.setattr(params, "QUERY_CHUNK_S", stretch_s)
+        monkeypatch.setattr(params, "QUERY_CHUNK_OVERLAP_S", 4.0)
     segments = [(14, 5.0), (15, 12.0), (16, 20.0)]  # (seed, where its 8 s excerpt starts)
     recordings = {seed: factories.registered_recording(tmp_path, seed) for seed, _ in segments}
     mix = np.concatenate([test_audio.excerpt(_cached_piece(seed), start, 8.0) for seed, start in segments])
@@ -349,6 +354,17 @@ def test_a_mix_of_three_registered_pieces_gives_three_matches_with_their_spans(
         assert abs(match.query_end_s - segment_end) < 1.5, detail
         assert abs(match.reference_start_s - (start + match.query_start_s - segment_start)) < OFFSET_TOLERANCE_S, detail
         assert abs(match.tempo_factor - 1) < TOLERANCE and abs(match.pitch_factor - 1) < TOLERANCE, detail
+
+
+def test_a_long_match_found_in_several_stretches_is_one_match_over_all_of_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    _index_references()
+    seed, start_s = 15, 1.0
+    clip = _analysed(test_audio.excerpt(_cached_piece(seed), start_s, 28.0))
+    monkeypatch.setattr(params, "QUERY_CHUNK_S", 10.0)  # 28 s in five overlapping stretches
+    monkeypatch.setattr(params, "QUERY_CHUNK_OVERLAP_S", 4.0)
+
+    best = _assert_found(clip, seed, start_s)
+    assert best.query_start_s < 1.0 and best.query_end_s > 26.0, _describe([best])
 
 
 # --------------------------------------------------------------------------- unusable audio

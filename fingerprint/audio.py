@@ -204,18 +204,9 @@ def decode(
     read = _read_with_libsndfile(path, fmt, sample_rate, max_duration_s) if fmt in ("wav", "flac") else None
     samples, info, declared = read or _read_with_ffmpeg(path, fmt, sample_rate, max_duration_s)
     decoded_s = len(samples) / sample_rate
-    if declared is not None and decoded_s < declared - params.TRUNCATION_TOLERANCE_S:
-        raise AudioError(
-            "truncated",
-            f"The {fmt.upper()} file is truncated: its header declares {declared:.2f} s "
-            f"but only {decoded_s:.2f} s could be decoded.",
-        )
-    if decoded_s < min_duration_s:
-        raise AudioError("too_short", f"The audio lasts {decoded_s:.2f} s; at least {min_duration_s:.1f} s is needed.")
     # einsum accumulates in float64 through a small buffer: no float64 copy of the whole file.
-    rms = math.sqrt(float(np.einsum("i,i->", samples, samples, dtype=np.float64)) / len(samples))
-    if rms <= 10 ** (params.SILENCE_RMS_DBFS / 20):
-        raise AudioError("silent", "The audio is silent: there is nothing to identify.")
+    energy = float(np.einsum("i,i->", samples, samples, dtype=np.float64))
+    _refuse_unusable(fmt, declared, decoded_s, energy, len(samples), min_duration_s)
     info = AudioInfo(info.format, info.codec, info.sample_rate, info.channels, round(decoded_s, 3))
     return DecodedAudio(samples=samples, sample_rate=sample_rate, info=info)
 
@@ -321,6 +312,23 @@ def validate(
     return decode(path, max_bytes=max_bytes, max_duration_s=max_duration_s, min_duration_s=min_duration_s).info
 
 
+def _refuse_unusable(
+    fmt: str, declared: float | None, decoded_s: float, energy: float, n_samples: int, min_duration_s: float
+) -> None:
+    """AudioError for decoded audio that falls short of its stated length, is too short or is silent
+    (`energy`: the sum of squared mono samples, `n_samples` of them)."""
+    if declared is not None and decoded_s < declared - params.TRUNCATION_TOLERANCE_S:
+        raise AudioError(
+            "truncated",
+            f"The {fmt.upper()} file is truncated: its header declares {declared:.2f} s "
+            f"but only {decoded_s:.2f} s could be decoded.",
+        )
+    if decoded_s < min_duration_s:
+        raise AudioError("too_short", f"The audio lasts {decoded_s:.2f} s; at least {min_duration_s:.1f} s is needed.")
+    if n_samples == 0 or math.sqrt(energy / n_samples) <= 10 ** (params.SILENCE_RMS_DBFS / 20):
+        raise AudioError("silent", "The audio is silent: there is nothing to identify.")
+
+
 def _validate_with_libsndfile(path: Path, fmt: str, max_duration_s: float, min_duration_s: float) -> AudioInfo:
     info = soundfile.info(str(path))
     declared = _wav_declared_seconds(path) if fmt == "wav" else info.frames / info.samplerate
@@ -332,16 +340,7 @@ def _validate_with_libsndfile(path: Path, fmt: str, max_duration_s: float, min_d
         frames += len(block)
         energy += float(np.square(block.mean(axis=1), dtype=np.float64).sum())
     decoded_s = frames / info.samplerate
-    if declared is not None and decoded_s < declared - params.TRUNCATION_TOLERANCE_S:
-        raise AudioError(
-            "truncated",
-            f"The {fmt.upper()} file is truncated: its header declares {declared:.2f} s "
-            f"but only {decoded_s:.2f} s could be decoded.",
-        )
-    if decoded_s < min_duration_s:
-        raise AudioError("too_short", f"The audio lasts {decoded_s:.2f} s; at least {min_duration_s:.1f} s is needed.")
-    if frames == 0 or np.sqrt(energy / frames) <= 10 ** (params.SILENCE_RMS_DBFS / 20):
-        raise AudioError("silent", "The audio is silent: there is nothing to identify.")
+    _refuse_unusable(fmt, declared, decoded_s, energy, frames, min_duration_s)
     return AudioInfo(fmt, _codec_name(fmt, info.subtype), info.samplerate, info.channels, round(decoded_s, 3))
 
 

@@ -729,16 +729,26 @@ def decided_alignments(samples: np.ndarray) -> tuple[list[matching.Alignment], l
 def _decided_in_stretch(samples: np.ndarray) -> tuple[list[matching.Alignment], list[matching.Alignment]]:
     """(every candidate's alignment, those that pass the match decision) for one stretch, best first.
 
-    The search covers params.COVERED; when nothing passes there, the landmarks search once more over
-    params.WIDE (pitch and tempo changes past the covered range), with the same segment embeddings
-    and the same decision, keeping what scores at least params.WIDE_MIN_SCORE. Only unmatched queries
-    pay for it, and no match found within the covered range can be displaced by a chance alignment
-    the wider search allows."""
+    The search covers params.COVERED. When nothing passes there, the landmarks search again with
+    denser query triplets (params.DENSE_TRIPLET_TARGETS), keeping only matches that the segment
+    embeddings place at the same reference and offset (matching.at_hint); then, if still nothing,
+    over params.WIDE (pitch and tempo changes past the covered range) with the same segment
+    embeddings and the same decision, keeping what scores at least params.WIDE_MIN_SCORE. Only
+    unmatched queries pay for either, and no match found by the first search can be displaced by a
+    chance alignment a later one allows."""
     segments, triplets = _segment_search(samples), landmarks.query_triplets(samples)
     candidates = _fused_evidence(triplets, params.COVERED, segments).fused()
     decided = matching.decide(candidates)
     if decided:
         return candidates, decided
+    if segments is not None and segments.hints:
+        dense_triplets = landmarks.with_targets(triplets.peaks, params.DENSE_TRIPLET_TARGETS)
+        dense = _fused_evidence(dense_triplets, params.COVERED, segments).fused()
+        corroborated = matching.decide(
+            [a for a in dense if a.aligned >= params.DENSE_MIN_SCORE and matching.at_hint(a, segments.hints)]
+        )
+        if corroborated:
+            return dense, corroborated
     wide = _fused_evidence(triplets, params.WIDE, segments).fused()
     return wide, [a for a in matching.decide(wide) if a.aligned >= params.WIDE_MIN_SCORE]
 

@@ -183,7 +183,7 @@ def neighbourhood_max(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return _running_max(_running_max(values, size[0], 0), size[1], 1)
 
 
-def find_peaks(spectrogram_db: np.ndarray) -> Peaks:
+def find_peaks(spectrogram_db: np.ndarray, peaks_per_second: float = params.PEAKS_PER_SECOND) -> Peaks:
     """Local maxima of a log-frequency spectrogram, refined to sub-band and sub-frame precision.
 
     A peak dominates a neighbourhood of PEAK_PITCH_NEIGHBOURHOOD_ST semitones by PEAK_TIME_NEIGHBOURHOOD
@@ -209,7 +209,7 @@ def find_peaks(spectrogram_db: np.ndarray) -> Peaks:
     # Density cap per block of PEAK_BUDGET_BLOCK_S, so quiet passages keep their peaks instead of
     # losing them all to a loud passage elsewhere in the file.
     block_frames = max(1, int(params.PEAK_BUDGET_BLOCK_S / params.FRAME_S))
-    per_block = max(1, int(params.PEAKS_PER_SECOND * block_frames * params.FRAME_S))
+    per_block = max(1, int(peaks_per_second * block_frames * params.FRAME_S))
     block_of = frames // block_frames
     order = np.lexsort((-strength, block_of))
     block_sorted = block_of[order]
@@ -230,7 +230,7 @@ def find_peaks(spectrogram_db: np.ndarray) -> Peaks:
 
 
 # --- Triplets ------------------------------------------------------------------------------------
-def form_triplets(peaks: Peaks) -> np.ndarray:
+def form_triplets(peaks: Peaks, n_targets: int = params.TRIPLET_TARGETS) -> np.ndarray:
     """Index triples (a, b, c), shape (n, 3): anchor a, then b and c among its TRIPLET_TARGETS next
     peaks inside the target zone (TARGET_MIN_DT..TARGET_MAX_DT frames later, within TARGET_MAX_DF_ST
     semitones), with b at least TRIPLET_MIN_GAP frames before c.
@@ -242,7 +242,7 @@ def form_triplets(peaks: Peaks) -> np.ndarray:
     # Candidate targets of each anchor: the next peaks in time order that fall in the zone, at most
     # TARGETS_PER_INSTANT of them from one instant, so the peaks of a single chord onset cannot
     # fill every slot (two targets at one instant give no time ratio, hence no triplet).
-    targets = np.full((n, params.TRIPLET_TARGETS), -1, dtype=np.int64)
+    targets = np.full((n, n_targets), -1, dtype=np.int64)
     taken = np.zeros(n, dtype=np.int64)
     last_time = np.full(n, -np.inf, dtype=np.float32)
     same_instant = np.zeros(n, dtype=np.int64)
@@ -258,11 +258,11 @@ def form_triplets(peaks: Peaks) -> np.ndarray:
             (dt >= params.TARGET_MIN_DT)
             & (dt <= params.TARGET_MAX_DT)
             & (np.abs(pitches[candidate] - pitches[source]) <= params.TARGET_MAX_DF_ST)
-            & (taken[source] < params.TRIPLET_TARGETS)
+            & (taken[source] < n_targets)
             & (new_instant | (same_instant[source] < params.TARGETS_PER_INSTANT))
         )
         if not ok.any():
-            if not (taken < params.TRIPLET_TARGETS).any():
+            if not (taken < n_targets).any():
                 break
             continue
         chosen = source[ok]
@@ -272,8 +272,8 @@ def form_triplets(peaks: Peaks) -> np.ndarray:
         same_instant[chosen] = np.where(fresh, 1, same_instant[chosen] + 1)
         last_time[chosen] = np.where(fresh, frames[candidate[ok]], last_time[chosen])
     out = []
-    for i in range(params.TRIPLET_TARGETS):
-        for j in range(i + 1, params.TRIPLET_TARGETS):
+    for i in range(n_targets):
+        for j in range(i + 1, n_targets):
             b, c = targets[:, i], targets[:, j]
             valid = (b >= 0) & (c >= 0)
             valid[valid] &= frames[c[valid]] - frames[b[valid]] >= params.TRIPLET_MIN_GAP
@@ -385,8 +385,13 @@ class QueryTriplets:
 
 def query_triplets(samples: np.ndarray) -> QueryTriplets:
     """The analysis a query's hashes are expanded from (once, whatever ranges are searched)."""
-    peaks = find_peaks(log_spectrogram(samples))
-    triplets = form_triplets(peaks)
+    return with_targets(find_peaks(log_spectrogram(samples)), params.TRIPLET_TARGETS)
+
+
+def with_targets(peaks: Peaks, n_targets: int) -> QueryTriplets:
+    """A query's triplets from its peaks, each anchor paired with its `n_targets` next peaks in the
+    zone: more than the references' TRIPLET_TARGETS makes a denser query (see DENSE_TRIPLET_TARGETS)."""
+    triplets = form_triplets(peaks, n_targets)
     triplets = triplets[_usable(peaks, triplets)]
     return QueryTriplets(peaks, triplets, triplet_features(peaks, triplets))
 

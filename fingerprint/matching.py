@@ -307,6 +307,19 @@ def _guided(
     return found if found is not None and found.is_identity() else None
 
 
+def at_hint(alignment: Alignment, hints: list[tuple[int, float]]) -> bool:
+    """Whether the segment embeddings placed the query at `alignment`'s reference and line: some hint
+    (reference, offset s at tempo 1) on the same reference within params.GUIDED_WINDOW_S of it at the
+    middle of the alignment's span (where a tempo-scaled line and the hint's tempo-1 line are compared)."""
+    middle = (alignment.query_start_frame + alignment.query_end_frame) / 2
+    reference_middle = alignment.tempo * middle + alignment.offset_frames
+    window = params.GUIDED_WINDOW_S / params.FRAME_S
+    return any(
+        ref_id == alignment.ref_id and abs(reference_middle - middle - offset_s / params.FRAME_S) <= window
+        for ref_id, offset_s in hints
+    )
+
+
 def candidate_refs(
     tq: np.ndarray, tr: np.ndarray, ref_inverse: np.ndarray, weight: np.ndarray, starts: np.ndarray
 ) -> np.ndarray:

@@ -59,6 +59,21 @@ MAX_TEMPO_FACTOR = 1.12
 # queries) and cost 10-15 % more query time. The second search costs an unmatched query about 45 ms
 # (62 -> 107 ms on the public out-of-catalogue queries, one thread); aligning fewer of its
 # candidates saves little of that (4 instead of 12: 7 ms) and lost one of the six.
+# A query that nothing matches is first searched again within the covered range with denser query
+# triplets: each anchor's TRIPLET_TARGETS nearest later peaks become this many (reference triplets
+# are unchanged), so a reference triplet whose middle peak is masked in the query, or displaced by
+# a noise peak, can still be formed from the anchor's further peaks (the classic asymmetric density
+# of audfprint and Shazam). It finds noisy copies whose triplets the sparse query missed, and as many
+# chance alignments: public out-of-catalogue queries reached 12-14 aligned triplets at 9 targets,
+# over the 8 and 12 a match needs. So a match from this search stands only where the segment
+# embeddings independently placed the query at the same reference and offset (matching.at_hint):
+# every one of the 12 public copies it found was, and none of the 5 chance alignments. On the
+# calibration suite one chance alignment of 9 triplets also sat at a hint (an out-of-catalogue
+# orchestral track against another of its composer's), so a match from this search must also score
+# at least DENSE_MIN_SCORE, as many as a transformed match needs: its copies scored 10-75 there
+# (13 found, one of them at 10 lost to this floor) and 8-40 on the public suite (2 at 8-8.5 lost).
+DENSE_TRIPLET_TARGETS = 9
+DENSE_MIN_SCORE = 12.0
 WIDE_PITCH_SHIFT_ST = 5.0
 WIDE_TEMPO_FACTOR = 1.16
 # A match only that second search finds must score at least this (fused score: aligned triplets plus

@@ -52,13 +52,6 @@ HASH_LOG_SPAN_STEP = 0.5  # natural-log units per coarse span band (a factor of 
 # (the peers survive none of these; wider ranges cost lookups and chance candidates).
 MAX_PITCH_SHIFT_ST = 3.0
 MAX_TEMPO_FACTOR = 1.12
-# A query that nothing matches within that range is searched once more by the landmarks over this
-# wider one (actions.decided_alignments): +4 semitone copies were found there (6 of 6 public 5 s
-# queries, against 0 within the range), while searching every query this wide lost more noisy
-# queries to chance candidates than it gained (calibration suite: 3 babble-0 dB and one 3 s pitch +2
-# queries) and cost 10-15 % more query time. The second search costs an unmatched query about 45 ms
-# (62 -> 107 ms on the public out-of-catalogue queries, one thread); aligning fewer of its
-# candidates saves little of that (4 instead of 12: 7 ms) and lost one of the six.
 # A query that nothing matches is first searched again within the covered range with denser query
 # triplets: each anchor's TRIPLET_TARGETS nearest later peaks become this many (reference triplets
 # are unchanged), so a reference triplet whose middle peak is masked in the query, or displaced by
@@ -72,11 +65,21 @@ MAX_TEMPO_FACTOR = 1.12
 # orchestral track against another of its composer's), so a match from this search must also score
 # at least DENSE_MIN_SCORE, as many as a transformed match needs: its copies scored 10-75 there
 # (13 found, one of them at 10 lost to this floor) and 8-40 on the public suite (2 at 8-8.5 lost).
+# Public suite 500 -> 510 of 532 found, calibration suite 1502 -> 1514 of 1584, no out-of-catalogue
+# answer on either; 12 targets found one fewer public query than 9. Only unmatched queries pay for
+# it: their median time went from 100 to 156 ms (calibration suite, one thread).
 DENSE_TRIPLET_TARGETS = 9
 DENSE_MIN_SCORE = 12.0
+# A query that neither search matches is searched once more by the landmarks over a wider range
+# of pitch and tempo (actions.decided_alignments): +4 semitone copies were found there (6 of 6 public 5 s
+# queries, against 0 within the range), while searching every query this wide lost more noisy
+# queries to chance candidates than it gained (calibration suite: 3 babble-0 dB and one 3 s pitch +2
+# queries) and cost 10-15 % more query time. The wide search costs an unmatched query about 45 ms
+# (62 -> 107 ms on the public out-of-catalogue queries, one thread); aligning fewer of its
+# candidates saves little of that (4 instead of 12: 7 ms) and lost one of the six.
 WIDE_PITCH_SHIFT_ST = 5.0
 WIDE_TEMPO_FACTOR = 1.16
-# A match only that second search finds must score at least this (fused score: aligned triplets plus
+# A match only the wide search finds must score at least this (fused score: aligned triplets plus
 # weighted embedding evidence; the covered range asks 8 untransformed, 12 transformed). Chance has
 # far more room to line up there: in the replication screen's windows it passed a +5.1 semitone
 # alignment of 13 triplets and an untransformed one of 9. Pitched copies it exists for score 26-105

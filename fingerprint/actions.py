@@ -730,10 +730,10 @@ def _decided_in_stretch(samples: np.ndarray) -> tuple[list[matching.Alignment], 
     """(every candidate's alignment, those that pass the match decision) for one stretch, best first.
 
     The search covers params.COVERED. When nothing passes there, the landmarks search again with
-    denser query triplets (params.DENSE_TRIPLET_TARGETS), keeping only matches that the segment
-    embeddings place at the same reference and offset (matching.at_hint); then, if still nothing,
-    over params.WIDE (pitch and tempo changes past the covered range) with the same segment
-    embeddings and the same decision, keeping what scores at least params.WIDE_MIN_SCORE. Only
+    denser query triplets (params.DENSE_TRIPLET_TARGETS), keeping only untransformed matches that the
+    segment embeddings place at the same reference and offset (matching.corroborated_matches); then,
+    if still nothing, over params.WIDE (pitch and tempo changes past the covered range) with the same
+    segment embeddings and the same decision, keeping what scores at least params.WIDE_MIN_SCORE. Only
     unmatched queries pay for either, and no match found by the first search can be displaced by a
     chance alignment a later one allows."""
     segments, triplets = _segment_search(samples), landmarks.query_triplets(samples)
@@ -744,9 +744,7 @@ def _decided_in_stretch(samples: np.ndarray) -> tuple[list[matching.Alignment], 
     if segments is not None and segments.hints:
         dense_triplets = landmarks.with_targets(triplets.peaks, params.DENSE_TRIPLET_TARGETS)
         dense = _fused_evidence(dense_triplets, params.COVERED, segments).fused()
-        corroborated = matching.decide(
-            [a for a in dense if a.aligned >= params.DENSE_MIN_SCORE and matching.at_hint(a, segments.hints)]
-        )
+        corroborated = matching.corroborated_matches(dense, segments.hints)
         if corroborated:
             return dense, corroborated
     wide = _fused_evidence(triplets, params.WIDE, segments).fused()

@@ -320,6 +320,16 @@ def at_hint(alignment: Alignment, hints: list[tuple[int, float]]) -> bool:
     )
 
 
+def corroborated_matches(candidates: list[Alignment], hints: list[tuple[int, float]]) -> list[Alignment]:
+    """The matches the denser query search (params.DENSE_TRIPLET_TARGETS) may report: untransformed,
+    scoring at least params.DENSE_MIN_SCORE, and at a hint of the segment embeddings (at_hint); then
+    the usual decision. That search collects chance alignments as well as the copies it is for, and
+    only the embeddings' independent agreement tells them apart."""
+    return decide(
+        [a for a in candidates if a.aligned >= params.DENSE_MIN_SCORE and a.is_identity() and at_hint(a, hints)]
+    )
+
+
 def candidate_refs(
     tq: np.ndarray, tr: np.ndarray, ref_inverse: np.ndarray, weight: np.ndarray, starts: np.ndarray
 ) -> np.ndarray:

@@ -60,14 +60,18 @@ MAX_TEMPO_FACTOR = 1.12
 # chance alignments: public out-of-catalogue queries reached 12-14 aligned triplets at 9 targets,
 # over the 8 and 12 a match needs. So a match from this search stands only where the segment
 # embeddings independently placed the query at the same reference and offset (matching.at_hint):
-# every one of the 12 public copies it found was, and none of the 5 chance alignments. On the
-# calibration suite one chance alignment of 9 triplets also sat at a hint (an out-of-catalogue
-# orchestral track against another of its composer's), so a match from this search must also score
-# at least DENSE_MIN_SCORE, as many as a transformed match needs: its copies scored 10-75 there
-# (13 found, one of them at 10 lost to this floor) and 8-40 on the public suite (2 at 8-8.5 lost).
-# Public suite 500 -> 510 of 532 found, calibration suite 1502 -> 1514 of 1584, no out-of-catalogue
-# answer on either; 12 targets found one fewer public query than 9. Only unmatched queries pay for
-# it: their median time went from 100 to 156 ms (calibration suite, one thread).
+# every one of the 12 public copies it found was, and none of the 5 chance alignments. It must also
+# be untransformed, as at a guided offset (matching._guided): in the replication screen, whose many
+# windows give chance far more tries than a bench suite, the denser search put a host passage at a
+# hint on a line at tempo 0.89 and 0.3 semitones down (17 triplets), a false positive. And it must
+# score at least DENSE_MIN_SCORE, as many as a transformed match needs: on the calibration suite one
+# chance alignment of 9 triplets also sat at a hint (an out-of-catalogue orchestral track against
+# another of its composer's). Found: public suite 500 -> 507 of 532 (3 more, pitched or at tempo
+# 0.98, had the transformed lines allowed), calibration suite 1502 -> 1512 of 1584, no
+# out-of-catalogue answer on either (at 12 targets one public query fewer than at 9). Only unmatched
+# queries pay for it: their median time went from 100 to 156 ms (calibration suite, one thread),
+# and the replication screen's, whose windows mostly match nothing, from about 870 to 1,230 ms an
+# output.
 DENSE_TRIPLET_TARGETS = 9
 DENSE_MIN_SCORE = 12.0
 # A query that neither search matches is searched once more by the landmarks over a wider range

@@ -51,13 +51,15 @@ def test_unregistered_music_under_the_same_noise_matches_nothing(tmp_path: Path)
             assert actions.decided_alignments(_noisy_clip(seed, 6.0, snr_db, 0))[1] == [], (seed, snr_db)
 
 
-def _alignment(ref_id: int, offset_s: float, tempo: float = 1.0) -> matching.Alignment:
+def _alignment(
+    ref_id: int, offset_s: float, tempo: float = 1.0, aligned: float = 20.0, pitch_st: float = 0.0
+) -> matching.Alignment:
     return matching.Alignment(
         ref_id=ref_id,
-        aligned=20.0,
+        aligned=aligned,
         offset_frames=offset_s / params.FRAME_S,
         tempo=tempo,
-        pitch_shift_st=0.0,
+        pitch_shift_st=pitch_st,
         query_start_frame=0.0,
         query_end_frame=10.0 / params.FRAME_S,
     )
@@ -71,3 +73,16 @@ def test_an_alignment_is_at_a_hint_only_on_the_hinted_reference_and_line() -> No
     # 60 + 1.1 * 5 = 65.5 s of the reference, the hint's tempo-1 line at 65 s (0.5 s apart).
     assert matching.at_hint(_alignment(1, 60.0, tempo=1.1), [(1, 60.0)])
     assert not matching.at_hint(_alignment(1, 60.0, tempo=1.3), [(1, 60.0)])  # 1.5 s apart at the middle
+
+
+def test_the_denser_search_reports_only_untransformed_lines_that_score_enough_at_a_hint() -> None:
+    hints = [(1, 60.0), (2, 30.0), (3, 10.0), (4, 50.0)]
+    candidates = [
+        _alignment(1, 60.0, aligned=params.DENSE_MIN_SCORE),  # at its hint, untransformed: reported
+        _alignment(2, 30.0, aligned=40.0, tempo=0.89, pitch_st=-0.3),  # at its hint, but time-scaled
+        _alignment(3, 10.0, aligned=40.0, pitch_st=2.0),  # at its hint, but pitch-shifted
+        _alignment(4, 50.0, aligned=params.DENSE_MIN_SCORE - 1),  # at its hint, too few triplets
+        _alignment(5, 20.0, aligned=40.0),  # strong, but no embedding put the query there
+    ]
+
+    assert [a.ref_id for a in matching.corroborated_matches(candidates, hints)] == [1]

@@ -72,7 +72,7 @@ MAX_TEMPO_FACTOR = 1.12
 # queries pay for it: their median time went from 100 to 156 ms (calibration suite, one thread).
 # The replication screen, whose windows mostly match nothing, pays the most: a median 1.2 s an
 # output. Aligning only the hinted references, or only at the hints, was tried and changed answers:
-# a reference aligned alone is no longer rescued at its hint by the guided count (one public copy
+# a reference aligned alone is no longer rescued at its hint by the guided count (a calibration copy
 # lost), and guided counts alone let an out-of-catalogue query through at 28 on the calibration suite.
 DENSE_TRIPLET_TARGETS = 9
 DENSE_MIN_SCORE = 12.0

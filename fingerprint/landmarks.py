@@ -183,7 +183,7 @@ def neighbourhood_max(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return _running_max(_running_max(values, size[0], 0), size[1], 1)
 
 
-def find_peaks(spectrogram_db: np.ndarray, peaks_per_second: float = params.PEAKS_PER_SECOND) -> Peaks:
+def find_peaks(spectrogram_db: np.ndarray) -> Peaks:
     """Local maxima of a log-frequency spectrogram, refined to sub-band and sub-frame precision.
 
     A peak dominates a neighbourhood of PEAK_PITCH_NEIGHBOURHOOD_ST semitones by PEAK_TIME_NEIGHBOURHOOD
@@ -209,7 +209,7 @@ def find_peaks(spectrogram_db: np.ndarray, peaks_per_second: float = params.PEAK
     # Density cap per block of PEAK_BUDGET_BLOCK_S, so quiet passages keep their peaks instead of
     # losing them all to a loud passage elsewhere in the file.
     block_frames = max(1, int(params.PEAK_BUDGET_BLOCK_S / params.FRAME_S))
-    per_block = max(1, int(peaks_per_second * block_frames * params.FRAME_S))
+    per_block = max(1, int(params.PEAKS_PER_SECOND * block_frames * params.FRAME_S))
     block_of = frames // block_frames
     order = np.lexsort((-strength, block_of))
     block_sorted = block_of[order]
@@ -231,9 +231,10 @@ def find_peaks(spectrogram_db: np.ndarray, peaks_per_second: float = params.PEAK
 
 # --- Triplets ------------------------------------------------------------------------------------
 def form_triplets(peaks: Peaks, n_targets: int = params.TRIPLET_TARGETS) -> np.ndarray:
-    """Index triples (a, b, c), shape (n, 3): anchor a, then b and c among its TRIPLET_TARGETS next
-    peaks inside the target zone (TARGET_MIN_DT..TARGET_MAX_DT frames later, within TARGET_MAX_DF_ST
-    semitones), with b at least TRIPLET_MIN_GAP frames before c.
+    """Index triples (a, b, c), shape (n, 3): anchor a, then b and c among its `n_targets` next peaks
+    (TRIPLET_TARGETS for references; a denser query uses more) inside the target zone
+    (TARGET_MIN_DT..TARGET_MAX_DT frames later, within TARGET_MAX_DF_ST semitones), with b at least
+    TRIPLET_MIN_GAP frames before c.
     """
     n = len(peaks)
     if n < 3:

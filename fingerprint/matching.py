@@ -646,6 +646,5 @@ def decide(candidates: list[Alignment]) -> list[Alignment]:
 
 
 def _is_echo(candidate: Alignment, stronger: Alignment) -> bool:
-    overlap = min(candidate.query_end_s, stronger.query_end_s) - max(candidate.query_start_s, stronger.query_start_s)
-    inside = overlap / candidate.span_s >= params.ECHO_MIN_OVERLAP
+    inside = _overlap_frames(candidate, stronger) * params.FRAME_S / candidate.span_s >= params.ECHO_MIN_OVERLAP
     return inside and candidate.aligned < params.ECHO_MAX_SCORE_RATIO * stronger.aligned

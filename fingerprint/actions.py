@@ -731,7 +731,9 @@ def _decided_in_stretch(samples: np.ndarray) -> tuple[list[matching.Alignment], 
 
     The search covers params.COVERED. When nothing passes there, the landmarks search again with
     denser query triplets (params.DENSE_TRIPLET_TARGETS), keeping only untransformed matches that the
-    segment embeddings place at the same reference and offset (matching.corroborated_matches); then,
+    segment embeddings place at the same reference and offset (matching.corroborated_matches), and if
+    none, once more with those triplets formed on denser peaks (params.DENSE_PEAK_*), where most of
+    the query's segments must agree on that placement (params.FIRM_HINT_*); then,
     if still nothing, over params.WIDE (pitch and tempo changes past the covered range) with the same
     segment embeddings and the same decision, keeping what scores at least params.WIDE_MIN_SCORE. Only
     unmatched queries pay for either, and no match found by the first search can be displaced by a
@@ -742,13 +744,25 @@ def _decided_in_stretch(samples: np.ndarray) -> tuple[list[matching.Alignment], 
     if decided:
         return candidates, decided
     if segments is not None and segments.hints:
-        dense_triplets = landmarks.with_targets(triplets.peaks, params.DENSE_TRIPLET_TARGETS)
-        dense = _fused_evidence(dense_triplets, params.COVERED, segments).fused()
-        corroborated = matching.corroborated_matches(dense, segments.hints)
-        if corroborated:
-            return dense, corroborated
+        for dense_peaks, hints in _denser_searches(samples, triplets.peaks, segments):
+            dense_triplets = landmarks.with_targets(dense_peaks, params.DENSE_TRIPLET_TARGETS)
+            dense = _fused_evidence(dense_triplets, params.COVERED, segments).fused()
+            corroborated = matching.corroborated_matches(dense, hints)
+            if corroborated:
+                return dense, corroborated
     wide = _fused_evidence(triplets, params.WIDE, segments).fused()
     return wide, [a for a in matching.decide(wide) if a.aligned >= params.WIDE_MIN_SCORE]
+
+
+def _denser_searches(
+    samples: np.ndarray, peaks: landmarks.Peaks, segments: SegmentSearch
+) -> Iterator[tuple[landmarks.Peaks, list[tuple[int, float]]]]:
+    """The denser searches in turn, as (peaks to pair densely, hints a match must sit at): the query's
+    own peaks at every hint, then (picked only if those found nothing) its denser peaks
+    (landmarks.denser_peaks) at the firm hints only, since more peaks give chance more alignments."""
+    yield peaks, segments.hints
+    if segments.firm_hints:
+        yield landmarks.denser_peaks(samples), segments.firm_hints
 
 
 def query_evidence(samples: np.ndarray, search: params.SearchRange = params.COVERED) -> matching.QueryEvidence:
@@ -764,6 +778,7 @@ class SegmentSearch:
     times_s: np.ndarray
     result: SearchResult
     hints: list[tuple[int, float]]
+    firm_hints: list[tuple[int, float]]  # those most of the query agrees on (params.FIRM_HINT_*)
 
 
 def _segment_search(samples: np.ndarray) -> SegmentSearch | None:
@@ -781,7 +796,15 @@ def _segment_search(samples: np.ndarray) -> SegmentSearch | None:
         times, result.scores, result.ref_ids, result.times_s, params.GUIDED_HINT_MIN_SIMILARITY
     )
     placed = [seg for seg in segments if seg.segments >= params.EMBED_CORROBORATED_MIN_SEGMENTS]
-    return SegmentSearch(times, result, [(seg.ref_id, seg.offset_s) for seg in placed[: params.GUIDED_HINTS]])
+    placed = placed[: params.GUIDED_HINTS]
+    firm = [
+        seg
+        for seg in placed
+        if seg.segments >= max(params.FIRM_HINT_MIN_SEGMENTS, params.FIRM_HINT_MIN_FRACTION * seg.query_segments)
+    ]
+    return SegmentSearch(
+        times, result, [(seg.ref_id, seg.offset_s) for seg in placed], [(seg.ref_id, seg.offset_s) for seg in firm]
+    )
 
 
 def _fused_evidence(

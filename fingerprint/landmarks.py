@@ -183,17 +183,23 @@ def neighbourhood_max(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return _running_max(_running_max(values, size[0], 0), size[1], 1)
 
 
-def find_peaks(spectrogram_db: np.ndarray) -> Peaks:
+def find_peaks(
+    spectrogram_db: np.ndarray,
+    pitch_neighbourhood_st: float = params.PEAK_PITCH_NEIGHBOURHOOD_ST,
+    time_neighbourhood: int = params.PEAK_TIME_NEIGHBOURHOOD,
+    peaks_per_second: float = params.PEAKS_PER_SECOND,
+) -> Peaks:
     """Local maxima of a log-frequency spectrogram, refined to sub-band and sub-frame precision.
 
-    A peak dominates a neighbourhood of PEAK_PITCH_NEIGHBOURHOOD_ST semitones by PEAK_TIME_NEIGHBOURHOOD
-    frames (the same musical interval at every pitch, so a transposed copy yields the same peaks),
-    stands PEAK_MIN_DB_ABOVE_MEDIAN above its frame's median (flat noise yields nothing), and is
-    among the strongest PEAKS_PER_SECOND of its stretch of audio.
+    A peak dominates a neighbourhood of `pitch_neighbourhood_st` semitones each side by `time_neighbourhood`
+    frames each side (the same musical interval at every pitch, so a transposed copy yields the same
+    peaks), stands PEAK_MIN_DB_ABOVE_MEDIAN above its frame's median (flat noise yields nothing), and is
+    among the strongest `peaks_per_second` of its stretch of audio. References and queries use the
+    defaults; a denser query search uses smaller neighbourhoods (denser_peaks).
     """
     _n_bands, n_frames = spectrogram_db.shape
-    half_pitch = round(params.PEAK_PITCH_NEIGHBOURHOOD_ST * params.BANDS_PER_SEMITONE)
-    neighbourhood = (2 * half_pitch + 1, 2 * params.PEAK_TIME_NEIGHBOURHOOD + 1)
+    half_pitch = round(pitch_neighbourhood_st * params.BANDS_PER_SEMITONE)
+    neighbourhood = (2 * half_pitch + 1, 2 * time_neighbourhood + 1)
     is_max = spectrogram_db == neighbourhood_max(spectrogram_db, neighbourhood)
     floor = np.median(spectrogram_db, axis=0, keepdims=True) + params.PEAK_MIN_DB_ABOVE_MEDIAN
     is_max &= spectrogram_db > floor
@@ -209,7 +215,7 @@ def find_peaks(spectrogram_db: np.ndarray) -> Peaks:
     # Density cap per block of PEAK_BUDGET_BLOCK_S, so quiet passages keep their peaks instead of
     # losing them all to a loud passage elsewhere in the file.
     block_frames = max(1, int(params.PEAK_BUDGET_BLOCK_S / params.FRAME_S))
-    per_block = max(1, int(params.PEAKS_PER_SECOND * block_frames * params.FRAME_S))
+    per_block = max(1, int(peaks_per_second * block_frames * params.FRAME_S))
     block_of = frames // block_frames
     order = np.lexsort((-strength, block_of))
     block_sorted = block_of[order]
@@ -387,6 +393,17 @@ class QueryTriplets:
 def query_triplets(samples: np.ndarray) -> QueryTriplets:
     """The analysis a query's hashes are expanded from (once, whatever ranges are searched)."""
     return with_targets(find_peaks(log_spectrogram(samples)), params.TRIPLET_TARGETS)
+
+
+def denser_peaks(samples: np.ndarray) -> Peaks:
+    """A query's peaks over smaller neighbourhoods than the references' (params.DENSE_PEAK_*): a superset
+    of find_peaks' own where its density cap does not bind, for the last of the denser searches."""
+    return find_peaks(
+        log_spectrogram(samples),
+        params.DENSE_PEAK_PITCH_NEIGHBOURHOOD_ST,
+        params.DENSE_PEAK_TIME_NEIGHBOURHOOD,
+        params.DENSE_PEAKS_PER_SECOND,
+    )
 
 
 def with_targets(peaks: Peaks, n_targets: int) -> QueryTriplets:

@@ -1,7 +1,9 @@
 """A query nothing matches is searched again with denser query triplets (params.DENSE_TRIPLET_TARGETS),
 and what that search finds stands only where the segment embeddings put the query too
 (matching.at_hint): in heavy noise a copy is found that the first search missed, while the chance
-alignments a denser query also collects are not reported."""
+alignments a denser query also collects are not reported. Where that finds nothing, the denser
+triplets are formed once more on denser peaks (landmarks.denser_peaks): a passage under louder
+other music, whose peaks crowd out the passage's own, is found there."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
-from fingerprint import actions, matching, params
+from fingerprint import actions, landmarks, matching, params
 from tests import audio as test_audio
 from tests import factories
 
@@ -49,6 +51,67 @@ def test_unregistered_music_under_the_same_noise_matches_nothing(tmp_path: Path)
     for seed in (31, 32, 33):
         for snr_db in (-6.0, 0.0, 10.0):
             assert actions.decided_alignments(_noisy_clip(seed, 6.0, snr_db, 0))[1] == [], (seed, snr_db)
+
+
+def _under_other_music(seed: int, start_s: float, snr_db: float, other: int) -> np.ndarray:
+    """5 s of piece `seed` from `start_s`, `snr_db` under 5 s of piece `other` (negative: the other is louder)."""
+    clip = test_audio.excerpt(test_audio.piece(seed), start_s, 5.0)
+    louder = test_audio.excerpt(test_audio.piece(other), 3.0, 5.0)
+    louder = louder * np.sqrt(np.mean(clip**2) / np.mean(louder**2) / 10 ** (snr_db / 10))
+    mixed = clip + louder
+    mixed /= max(1.0, float(np.abs(mixed).max()) / 0.95)
+    return resample_poly(mixed, 1, 2).astype(np.float32)
+
+
+@pytest.mark.parametrize("other", [41, 42])
+def test_a_passage_under_louder_other_music_is_found_on_denser_peaks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, other: int
+) -> None:
+    registered = {seed: factories.registered_recording(tmp_path, seed) for seed in SEEDS}
+    clip = _under_other_music(23, 12.0, -3.0, other)
+
+    with monkeypatch.context() as patch:  # denser triplets on the standard peaks only
+        patch.setattr(
+            landmarks, "denser_peaks", lambda samples: landmarks.find_peaks(landmarks.log_spectrogram(samples))
+        )
+        assert actions.decided_alignments(clip)[1] == []
+
+    (found,) = actions.decided_alignments(clip)[1]
+    assert found.ref_id == registered[23].reference_assets.get().pk
+    assert abs(found.offset_s - 12.0) < 0.5
+    assert found.is_identity()
+
+
+def test_the_denser_peaks_search_only_where_most_of_the_query_agrees_on_the_placement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for seed in SEEDS:
+        factories.registered_recording(tmp_path, seed)
+    clip = _under_other_music(23, 12.0, -3.0, 41)
+    monkeypatch.setattr(params, "FIRM_HINT_MIN_FRACTION", 1.01)  # no placement is ever firm enough
+
+    assert actions.decided_alignments(clip)[1] == []
+
+
+def test_unregistered_music_under_other_music_matches_nothing(tmp_path: Path) -> None:
+    for seed in SEEDS:
+        factories.registered_recording(tmp_path, seed)
+    for seed in (31, 32, 33):
+        for snr_db in (-5.0, -3.0, 0.0):
+            assert actions.decided_alignments(_under_other_music(seed, 6.0, snr_db, 41))[1] == [], (seed, snr_db)
+
+
+def test_denser_peaks_keep_every_standard_peak() -> None:
+    spectrogram = landmarks.log_spectrogram(_noisy_clip(21, 4.0, 0.0, 0))
+    standard = landmarks.find_peaks(spectrogram)
+    denser = landmarks.denser_peaks(_noisy_clip(21, 4.0, 0.0, 0))
+    assert len(denser) > 1.3 * len(standard)
+    found = {(round(float(t), 3), round(float(p), 3)) for t, p in zip(denser.frames, denser.pitches, strict=True)}
+    kept = [
+        (round(float(t), 3), round(float(p), 3)) in found
+        for t, p in zip(standard.frames, standard.pitches, strict=True)
+    ]
+    assert np.mean(kept) > 0.95  # all but those a density cap drops
 
 
 def _alignment(

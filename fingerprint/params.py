@@ -87,8 +87,10 @@ DENSE_MIN_SCORE = 12.0
 # one answer (15.5 triplets over 1.1 s of a 3 s query, at a placement 2 of its 5 segments agreed on,
 # no more than on another reference), while every copy found had 3 of 5 or more (3 s) and at least
 # half of its segments. Found: public suite 503 -> 506 of 528 (babble 0 dB 13 -> 15, pink 0 dB
-# 19 -> 20), calibration suite 1512 -> 1520 of 1584 (babble 0 dB 30 -> 36, 5 dB 57 -> 59), no
-# out-of-catalogue answer on either. Replacing the second pass's peaks by these instead of adding a
+# 19 -> 20), calibration suite 1512 -> 1520 of 1584 (babble 0 dB 30 -> 36, 5 dB 57 -> 59), no new
+# out-of-catalogue answer on either (this build of the public suite draws 4 of them from warzone2100-menu,
+# whose catalogued "enhanced" version holds the same audio at the same times: answered before and after).
+# Replacing the second pass's peaks by these instead of adding a
 # third pass lost two copies the standard peaks find (public 504), and neighbourhoods of 4 frames x 3
 # semitones (503) or 3 frames x 2 semitones (502) found fewer.
 DENSE_PEAK_PITCH_NEIGHBOURHOOD_ST = 3.0

@@ -63,6 +63,16 @@ def test_a_span_at_another_pitch_is_left_to_the_judge(reference: tuple[Path, np.
     assert replication_eval.shared_correlation(output, _span(0.0, 2.0, 10.0, factor=1.06), path) == 0.0
 
 
+def test_a_shared_span_whose_factors_carry_measurement_error_is_still_compared(
+    reference: tuple[Path, np.ndarray],
+) -> None:
+    path, samples = reference
+    output = samples[int(2.0 * SR) : int(22.0 * SR)].copy()
+
+    # The same samples, reported at tempo 0.995 (as a few seconds of a shared ending were).
+    assert replication_eval.shared_correlation(output, _span(0.0, 2.0, 5.0, factor=0.995), path) > 0.9
+
+
 @pytest.mark.parametrize("variant", ["plain", "mixed-6dB"])
 def test_an_output_is_its_host_part_plus_its_excerpt_part(variant: str) -> None:
     excerpt = _at_eval_rate(test_audio.piece(14, 5.0))

@@ -90,9 +90,9 @@ DENSE_MIN_SCORE = 12.0
 # 19 -> 20), calibration suite 1512 -> 1520 of 1584 (babble 0 dB 30 -> 36, 5 dB 57 -> 59), no new
 # out-of-catalogue answer on either (this build of the public suite draws 4 of them from warzone2100-menu,
 # whose catalogued "enhanced" version holds the same audio at the same times: answered before and after).
-# Replacing the second pass's peaks by these instead of adding a
-# third pass lost two copies the standard peaks find (public 504), and neighbourhoods of 4 frames x 3
-# semitones (503) or 3 frames x 2 semitones (502) found fewer.
+# Replacing the second pass's peaks by these instead of adding a third pass lost two copies the
+# standard peaks find (public 504), and neighbourhoods of 4 frames x 3 semitones (503) or 3 frames x 2
+# semitones (502) found fewer.
 DENSE_PEAK_PITCH_NEIGHBOURHOOD_ST = 3.0
 DENSE_PEAK_TIME_NEIGHBOURHOOD = 3
 DENSE_PEAKS_PER_SECOND = 60

@@ -733,9 +733,9 @@ def _decided_in_stretch(samples: np.ndarray) -> tuple[list[matching.Alignment], 
     denser query triplets (params.DENSE_TRIPLET_TARGETS), keeping only untransformed matches that the
     segment embeddings place at the same reference and offset (matching.corroborated_matches), and if
     none, once more with those triplets formed on denser peaks (params.DENSE_PEAK_*), where most of
-    the query's segments must agree on that placement (params.FIRM_HINT_*); then,
-    if still nothing, over params.WIDE (pitch and tempo changes past the covered range) with the same
-    segment embeddings and the same decision, keeping what scores at least params.WIDE_MIN_SCORE. Only
+    the query's segments must agree on that placement (params.FIRM_HINT_*); then, if still nothing,
+    over params.WIDE (pitch and tempo changes past the covered range) with the same segment
+    embeddings and the same decision, keeping what scores at least params.WIDE_MIN_SCORE. Only
     unmatched queries pay for either, and no match found by the first search can be displaced by a
     chance alignment a later one allows."""
     segments, triplets = _segment_search(samples), landmarks.query_triplets(samples)
@@ -795,15 +795,12 @@ def _segment_search(samples: np.ndarray) -> SegmentSearch | None:
     segments = matching.segment_alignments(
         times, result.scores, result.ref_ids, result.times_s, params.GUIDED_HINT_MIN_SIMILARITY
     )
-    placed = [seg for seg in segments if seg.segments >= params.EMBED_CORROBORATED_MIN_SEGMENTS]
-    placed = placed[: params.GUIDED_HINTS]
-    firm = [
-        seg
-        for seg in placed
-        if seg.segments >= max(params.FIRM_HINT_MIN_SEGMENTS, params.FIRM_HINT_MIN_FRACTION * seg.query_segments)
-    ]
+    placed = [seg for seg in segments if seg.segments >= params.EMBED_CORROBORATED_MIN_SEGMENTS][: params.GUIDED_HINTS]
     return SegmentSearch(
-        times, result, [(seg.ref_id, seg.offset_s) for seg in placed], [(seg.ref_id, seg.offset_s) for seg in firm]
+        times,
+        result,
+        [(seg.ref_id, seg.offset_s) for seg in placed],
+        [(seg.ref_id, seg.offset_s) for seg in placed if seg.is_firm_placement()],
     )
 
 

@@ -421,6 +421,11 @@ class SegmentAlignment:
         needed = max(params.EMBED_MIN_SEGMENTS, params.EMBED_MIN_FRACTION * self.query_segments)
         return self.segments >= needed
 
+    def is_firm_placement(self) -> bool:
+        """Agreement firm enough for the denser-peaks search to look only here (params.FIRM_HINT_*)."""
+        needed = max(params.FIRM_HINT_MIN_SEGMENTS, params.FIRM_HINT_MIN_FRACTION * self.query_segments)
+        return self.segments >= needed
+
     def alignment(self, score: float) -> Alignment:
         """This evidence as an alignment of its own, scoring `score`: at tempo and pitch 1 (the
         embedder ignores both) until fingerprint.transform reads them from the audio."""

@@ -12,6 +12,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 ADAPTER = Path(__file__).resolve().parents[2] / "bench_adapter.py"
+# The further degradation classes of a breadth suite (make_queries.py --extra-classes).
+EXTRA_CLASSES = Path(__file__).resolve().parents[2] / "bench_extra_classes.py"
 
 
 class Command(BaseCommand):
@@ -29,6 +31,16 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="public__contentid", help="result name")
         parser.add_argument("--per-cell", type=int, default=8, help="queries per class and length when building")
         parser.add_argument("--compare", nargs="*", default=[], help="other result JSON files to print beside ours")
+        parser.add_argument(
+            "--extra-classes",
+            action="store_true",
+            help=(
+                "build the suite (when not built yet) from this project's further degradation classes "
+                "(fingerprint/bench_extra_classes.py: speed and pitch past the public range, other codecs, band "
+                "limits, clipping, compression, hall reverb, hum, drop-outs, wow, chains) instead of the kit's own; "
+                "use with another --suite, e.g. --suite breadth"
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         kit, data = Path(options["kit"]).resolve(), Path(options["data"]).resolve()
@@ -50,10 +62,11 @@ class Command(BaseCommand):
                     str(suite),
                     "--per-cell",
                     str(options["per_cell"]),
+                    *(_extra_class_arguments() if options["extra_classes"] else []),
                 ],
                 env,
             )
-        if options["suite"] == "public":
+        if options["suite"] == "public" or options["extra_classes"]:
             _write_public_aliases(suite)
         results = data / "results"
         adapter = f"{shlex.quote(sys.executable)} {shlex.quote(str(ADAPTER))}"
@@ -94,6 +107,15 @@ class Command(BaseCommand):
 # scored with both in one group, so OOC queries cut from `menu` (its twin is indexed) count as
 # in-catalogue; scoring without it would call every correct answer to them a false positive.
 PUBLIC_ALIASES = (("warzone2100-menu", "warzone2100-menu"), ("warzone2100-menu_enhanced", "warzone2100-menu"))
+
+
+def _extra_class_arguments() -> list[str]:
+    """make_queries.py arguments for a breadth suite: clean (half its out-of-catalogue queries are clean)
+    and every further class."""
+    from fingerprint import bench_extra_classes
+
+    names = bench_extra_classes.class_names()
+    return ["--extra-classes", str(EXTRA_CLASSES), "--classes", ",".join(["clean", *names])]
 
 
 def _write_public_aliases(suite: Path) -> None:

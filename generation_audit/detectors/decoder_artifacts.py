@@ -23,7 +23,9 @@ from generation_audit import comb, native_audio
 from generation_audit.detectors.base import AI_GENERATED, NO_EVIDENCE, NOT_APPLICABLE, STRONG, DetectorResult
 
 NAME = "decoder_artifacts"
-ALGORITHM_VERSION = "comb-2"  # comb-2: mean of log power over ~0.7 s segments, averaged over 20 s windows
+# comb-2: mean of log power over ~0.7 s segments, averaged over 20 s windows; comb-3: segments holding
+# a drop-out are left out (comb.GAP_MIN_S).
+ALGORITHM_VERSION = "comb-3"
 CALIBRATION_PATH = Path(__file__).resolve().parent.parent / "weights" / "comb_calibration.json"
 MAX_SECONDS = 180.0  # s analysed from the start of the file: a stable average, bounded cost
 MIN_SECONDS = 4.0  # s: shorter gives a median over too few segments

@@ -22,8 +22,17 @@ from fingerprint import params
 
 logger = logging.getLogger(__name__)
 
-# Containers we accept, by sniffed signature. M4A covers MP4/AAC/ALAC audio.
-SUPPORTED_FORMATS = ("wav", "aiff", "mp3", "flac", "ogg", "m4a", "aac", "webm")
+# Containers we accept, by sniffed signature. M4A covers MP4/MOV (AAC, ALAC; with or without video),
+# webm all Matroska. The last six are what platforms and scraped sources also hold: broadcast and live
+# stream segments (MPEG-TS, as HLS serves them, and MPEG-PS), legacy video (AVI, FLV, ASF/WMA), raw
+# AC-3 / E-AC-3 (DVD and broadcast audio) and Apple's CAF. Of a file with video, the first audio
+# stream is read.
+SUPPORTED_FORMATS = ("wav", "aiff", "mp3", "flac", "ogg", "m4a", "aac", "webm", "mpegts", "mpegps", "avi", "flv",
+                     "asf", "ac3", "caf")  # fmt: skip
+# Bytes of a file's start the sniffer reads: three MPEG-TS packets of 188 bytes (192 in M2TS).
+SNIFF_BYTES = 512
+_TS_PACKET, _M2TS_PACKET = 188, 192
+_ASF_HEADER_GUID = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
 
 
 class AudioError(ValueError):
@@ -59,9 +68,12 @@ class DecodedAudio:
 
 
 def sniff_format(head: bytes) -> str | None:
-    """Name the container from the file's first bytes (at least 12), or None if it is not audio we read."""
+    """Name the container from the file's first bytes (at least 12; SNIFF_BYTES to tell MPEG-TS), or None
+    if it is not audio we read."""
     if len(head) >= 12 and head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
         return "wav"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
     if head[:4] == b"fLaC":
         return "flac"
     if head[:4] == b"OggS":
@@ -80,6 +92,25 @@ def sniff_format(head: bytes) -> str | None:
         return "mp3"  # an MPEG audio frame sync with a valid layer
     if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xF6) == 0xF0:
         return "aac"  # an ADTS frame sync (layer bits 00): raw AAC as phones and broadcast tools write it
+    return _sniff_broadcast_or_legacy(head)
+
+
+def _sniff_broadcast_or_legacy(head: bytes) -> str | None:
+    """The stream, legacy and broadcast containers of SUPPORTED_FORMATS, or None."""
+    # MPEG-TS: a sync byte opening each of the first three packets (a lone 0x47 is too common to trust).
+    for first, size in ((0, _TS_PACKET), (4, _M2TS_PACKET)):
+        if len(head) > first + 2 * size and all(head[first + k * size] == 0x47 for k in range(3)):
+            return "mpegts"
+    if head[:4] == b"\x00\x00\x01\xba":
+        return "mpegps"  # an MPEG program stream pack header (.mpg, .vob)
+    if head[:3] == b"FLV" and len(head) >= 4 and head[3] == 1:
+        return "flv"
+    if head[:16] == _ASF_HEADER_GUID:
+        return "asf"  # Windows Media (WMA / WMV)
+    if head[:2] == b"\x0b\x77":
+        return "ac3"  # an AC-3 or E-AC-3 sync frame
+    if head[:4] == b"caff":
+        return "caf"
     return None
 
 
@@ -91,14 +122,13 @@ def check_file(path: Path, max_bytes: int) -> str:
     if size > max_bytes:
         raise AudioError("too_large", f"The file is {size} bytes; the limit is {max_bytes} bytes.")
     with path.open("rb") as fh:
-        head = fh.read(64)
+        head = fh.read(SNIFF_BYTES)
     fmt = sniff_format(head)
     if fmt is None:
         raise AudioError(
             "unsupported_format",
-            "The content is not a supported audio format (WAV, AIFF, MP3, FLAC, Ogg Vorbis/Opus, M4A/AAC, "
-            "ADTS AAC, WebM/Matroska audio), "
-            "whatever its file name says.",
+            "The content is not a supported audio format (WAV, AIFF, MP3, FLAC, Ogg Vorbis/Opus, M4A/MP4/MOV, "
+            "ADTS AAC, WebM/Matroska, MPEG-TS/PS, AVI, FLV, WMA/ASF, AC-3, CAF), whatever its file name says.",
         )
     return fmt
 
@@ -135,8 +165,8 @@ def _stated_seconds(
     states what its Xing, Info or VBRI header counts, and the decoder counts the rest."""
     if fmt == "wav":
         return _wav_declared_seconds(path)
-    if fmt == "aac":
-        return None
+    if fmt in ("aac", "ac3", "mpegts", "mpegps"):
+        return None  # raw frames and stream segments state no length: ffmpeg's figure is an estimate
     if fmt == "mp3":
         return _mp3_stated_seconds(path)
     return _declared_seconds(container, stream)
@@ -501,12 +531,19 @@ _ENCODERS = {
     "aiff": ("aiff", "pcm_s16be", None),
     "aac": ("adts", "aac", None),
     "webm": ("webm", "libopus", 48000),
+    "mpegts": ("mpegts", "aac", None),
+    "mpegps": ("vob", "mp2", 48000),
+    "avi": ("avi", "libmp3lame", None),
+    "flv": ("flv", "aac", 44100),
+    "asf": ("asf", "wmav2", None),
+    "ac3": ("ac3", "ac3", 48000),
+    "caf": ("caf", "pcm_s16le", None),
 }
 
 
 def encode(samples: np.ndarray, sample_rate: int, fmt: str, bitrate: int | None = None) -> bytes:
     """Encode mono float32 `samples` at `sample_rate` Hz as `fmt` (wav, flac, mp3, ogg/Opus, m4a/AAC, aiff,
-    aac as ADTS, webm/Opus)."""
+    aac as ADTS, webm/Opus, mpegts/AAC, mpegps/MP2, avi/MP3, flv/AAC, asf/WMA, ac3, caf/PCM)."""
     if fmt not in _ENCODERS:
         raise ValueError(f"cannot encode {fmt!r}; choose one of {sorted(_ENCODERS)}")
     container_name, codec, codec_rate = _ENCODERS[fmt]
@@ -515,8 +552,8 @@ def encode(samples: np.ndarray, sample_rate: int, fmt: str, bitrate: int | None 
     # bitexact: no random Ogg serial numbers or version tags, so the same samples give the same bytes.
     with av.open(buf, mode="w", format=container_name, options={"fflags": "+bitexact"}) as container:
         stream = container.add_stream(codec, rate=rate, layout="mono")
-        if bitrate:
-            stream.bit_rate = bitrate
+        if bitrate or codec == "wmav2":
+            stream.bit_rate = bitrate or 128_000  # the WMA encoder has no default rate and refuses to open
         frame = av.AudioFrame.from_ndarray(
             np.clip(samples, -1, 1).astype(np.float32).reshape(1, -1), format="flt", layout="mono"
         )

@@ -138,7 +138,8 @@ class ScanUploadSerializer(serializers.Serializer):
 
     files = serializers.ListField(
         child=serializers.FileField(),
-        help_text="One or more audio files (WAV, AIFF, MP3, FLAC, Ogg, M4A, ADTS AAC, WebM; sniffed from the content). "
+        help_text="One or more audio or video files (WAV, AIFF, MP3, FLAC, Ogg, M4A/MP4/MOV, ADTS AAC, WebM/Matroska, "
+        "MPEG-TS/PS, AVI, FLV, WMA/ASF, AC-3, CAF; sniffed from the content). "
         "A single file may also be sent in the field `file`.",
     )
 

@@ -1,9 +1,12 @@
-"""Files as other systems write them: AIFF masters, raw ADTS AAC, WebM/Opus, MP3s that do not state their length."""
+"""Files as other systems write them: AIFF masters, raw ADTS AAC, WebM/Opus, MP3s that do not state their length,
+stream segments (MPEG-TS as HLS serves it, MPEG-PS), legacy video containers (AVI, FLV, ASF/WMA), raw AC-3 and CAF."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from scipy import signal
@@ -63,6 +66,87 @@ def test_a_truncated_file_in_another_format_is_refused_or_decoded_as_far_as_it_g
     assert refused.value.code in {"undecodable", "truncated", "too_short", "no_audio"}
 
 
+# Container, the codec it carries here (the decoder's name), and the least correlation with the original:
+# what platforms and scraped sources hold besides music files.
+BROADCAST_AND_LEGACY = [("mpegts", "aac", 0.95), ("mpegps", "mp2", 0.9), ("avi", "mp3float", 0.9),
+                        ("flv", "aac", 0.95), ("asf", "wmav2", 0.9), ("ac3", "ac3", 0.95),
+                        ("caf", "pcm_s16le", 0.999)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("fmt", "codec", "least"), BROADCAST_AND_LEGACY)
+def test_a_stream_segment_legacy_container_or_raw_ac3_decodes_to_the_same_music(
+    fmt: str, codec: str, least: float, piece: np.ndarray, tmp_path: Path
+) -> None:
+    path = tmp_path / "upload.wav"  # named .wav on purpose: the container is read from the bytes
+    path.write_bytes(audio.encode(piece, test_audio.SR, fmt))
+    original = test_audio.write(tmp_path / "original.wav", piece)
+
+    assert audio.check_file(path, 1 << 30) == fmt
+    decoded = audio.decode(path, max_bytes=1 << 30, max_duration_s=60)
+    reference = audio.decode(original, max_bytes=1 << 30, max_duration_s=60)
+    assert decoded.info.format == fmt and decoded.info.codec == codec
+    assert abs(decoded.duration_s - 8.0) < 0.15  # an encoder's priming samples (AAC: 2,112) are kept
+    assert _best_correlation(decoded.samples, reference.samples) > least
+    assert audio.validate(path, max_bytes=1 << 30, max_duration_s=60).format == fmt
+    # Whether or not the container states a length, the limit holds (counted while decoding if not).
+    with pytest.raises(audio.AudioError) as refused:
+        audio.validate(path, max_bytes=1 << 30, max_duration_s=4)
+    assert refused.value.code == "too_long"
+
+
+@pytest.mark.parametrize("fmt", [f for f, _, _ in BROADCAST_AND_LEGACY])
+def test_a_cut_stream_segment_or_legacy_file_is_refused_or_decoded_as_far_as_it_goes(
+    fmt: str, piece: np.ndarray, tmp_path: Path
+) -> None:
+    whole = audio.encode(piece, test_audio.SR, fmt)
+    path = tmp_path / f"cut.{fmt}"
+    path.write_bytes(whole[:600])  # the header and next to nothing of the audio
+    with pytest.raises(audio.AudioError) as refused:
+        audio.decode(path, max_bytes=1 << 30, max_duration_s=60)
+    assert refused.value.code in {"undecodable", "truncated", "too_short", "no_audio"}
+    path.write_bytes(whole[: len(whole) // 2])
+    try:
+        decoded = audio.decode(path, max_bytes=1 << 30, max_duration_s=60)
+    except audio.AudioError as error:
+        assert error.code == "truncated"  # a container that states its length says it was cut
+    else:
+        assert 2.5 < decoded.duration_s < 5.5  # one that does not gives what it holds, never more
+
+
+def _with_video(samples: np.ndarray, container_format: str, audio_codec: str) -> bytes:
+    """`samples` (at test_audio.SR) muxed after a video stream of grey frames, as a platform's upload."""
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format=container_format) as container:
+        video = container.add_stream("mpeg4", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        sound = container.add_stream(audio_codec, rate=test_audio.SR, layout="mono")
+        for i in range(int(len(samples) / test_audio.SR * 25)):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 128, np.uint8), format="rgb24")
+            frame.pts = i
+            container.mux(video.encode(frame.reformat(format="yuv420p")))
+        container.mux(video.encode(None))
+        chunk = av.AudioFrame.from_ndarray(samples.astype(np.float32).reshape(1, -1), format="flt", layout="mono")
+        chunk.sample_rate = test_audio.SR
+        for frame in av.AudioResampler(format="fltp", layout="mono", rate=test_audio.SR).resample(chunk):
+            container.mux(sound.encode(frame))
+        container.mux(sound.encode(None))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("container_format", "fmt"), [("mpegts", "mpegts"), ("avi", "avi")])
+def test_the_sound_of_a_video_is_what_is_decoded(
+    container_format: str, fmt: str, piece: np.ndarray, tmp_path: Path
+) -> None:
+    path = tmp_path / "clip.bin"
+    path.write_bytes(_with_video(piece, container_format, "aac"))
+    original = test_audio.write(tmp_path / "original.wav", piece)
+
+    decoded = audio.decode(path, max_bytes=1 << 30, max_duration_s=60)
+    reference = audio.decode(original, max_bytes=1 << 30, max_duration_s=60)
+    assert decoded.info.format == fmt and decoded.info.codec == "aac"
+    assert _best_correlation(decoded.samples, reference.samples) > 0.95
+
+
 def test_the_sniffer_tells_the_new_containers_from_their_neighbours() -> None:
     assert audio.sniff_format(b"FORM\x00\x00\x10\x00AIFFCOMM") == "aiff"
     assert audio.sniff_format(b"FORM\x00\x00\x10\x00AIFCFVER") == "aiff"
@@ -71,6 +155,18 @@ def test_the_sniffer_tells_the_new_containers_from_their_neighbours() -> None:
     assert audio.sniff_format(b"\xff\xf1\x50\x80") == "aac"  # ADTS, MPEG-4
     assert audio.sniff_format(b"\xff\xf9\x50\x80") == "aac"  # ADTS, MPEG-2
     assert audio.sniff_format(b"\xff\xfb\x90\x64") == "mp3"  # MPEG-1 layer III stays MP3
+    packets = (b"\x47" + bytes(187)) * 3
+    assert audio.sniff_format(packets) == "mpegts"
+    assert audio.sniff_format((bytes(4) + b"\x47" + bytes(187)) * 3) == "mpegts"  # M2TS: a 4-byte timecode first
+    assert audio.sniff_format(b"G" + bytes(400)) is None  # one 0x47 ("G") is only a letter
+    assert audio.sniff_format(b"\x00\x00\x01\xba\x44\x00\x04\x00\x04\x01\x01\x89") == "mpegps"
+    assert audio.sniff_format(b"\x00\x00\x01\xb3\x14\x00\xf0\x13\xff\xff\xe0\x18") is None  # bare MPEG video
+    assert audio.sniff_format(b"RIFF\x00\x10\x00\x00AVI LIST") == "avi"
+    assert audio.sniff_format(b"RIFF\x00\x10\x00\x00WAVEfmt ") == "wav"
+    assert audio.sniff_format(b"FLV\x01\x05\x00\x00\x00\x09\x00\x00\x00") == "flv"
+    assert audio.sniff_format(bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")) == "asf"
+    assert audio.sniff_format(b"\x0b\x77\x58\xe7\x54\x40\x43\xe1\x06\xf5\x75\xf0") == "ac3"
+    assert audio.sniff_format(b"caff\x00\x01\x00\x00desc") == "caf"
 
 
 # MPEG audio layer III bitrates (kbit/s) by header index, for MPEG-1 and for MPEG-2/2.5.

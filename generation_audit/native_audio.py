@@ -15,7 +15,7 @@ from typing import BinaryIO
 import av
 import numpy as np
 
-from fingerprint.audio import AudioError, sniff_format, tolerant_frames
+from fingerprint.audio import SNIFF_BYTES, AudioError, sniff_format, tolerant_frames
 
 # Above this rate (Hz) we resample down: every decoder family we look for runs at <= 48 kHz, so
 # a 96 kHz file only adds empty octaves and cost.
@@ -51,7 +51,7 @@ def load_bytes(data: bytes, max_seconds: float = DEFAULT_MAX_SECONDS) -> NativeA
 
 
 def _load(fh: BinaryIO, max_seconds: float) -> NativeAudio:
-    fmt = sniff_format(fh.read(64))
+    fmt = sniff_format(fh.read(SNIFF_BYTES))
     fh.seek(0)
     if fmt is None:
         raise AudioError("unsupported_format", "The content is not a supported audio format.")

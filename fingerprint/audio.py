@@ -13,6 +13,7 @@ import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -123,7 +124,9 @@ def check_file(path: Path, max_bytes: int) -> str:
         raise AudioError("too_large", f"The file is {size} bytes; the limit is {max_bytes} bytes.")
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
-    fmt = sniff_format(head)
+        fmt = sniff_format(head)
+        if fmt == "mp3" and head[:3] == b"ID3":
+            fmt = _behind_id3_tag(fh, head)
     if fmt is None:
         raise AudioError(
             "unsupported_format",
@@ -133,12 +136,28 @@ def check_file(path: Path, max_bytes: int) -> str:
     return fmt
 
 
+def _behind_id3_tag(fh: BinaryIO, head: bytes) -> str:
+    """The container behind a leading ID3v2 tag: taggers also put one before FLAC and raw AAC streams
+    (read as what they are, so that FLAC gets its own reader and its stated length), else MP3."""
+    if len(head) < 10:
+        return "mp3"
+    size = 10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10])) + (10 if head[5] & 0x10 else 0)
+    fh.seek(size)
+    inner = sniff_format(fh.read(SNIFF_BYTES))
+    return inner if inner in ("flac", "aac") else "mp3"
+
+
 def _wav_declared_seconds(path: Path) -> float | None:
-    """Duration the WAV header promises, read from its fmt and data chunks (ffmpeg trusts the file size)."""
+    """Duration the WAV header promises (ffmpeg trusts the file size): for PCM and float, the data
+    chunk's size over the fmt chunk's byte rate; for a compressed encoding (ADPCM, GSM, A-law ...),
+    the sample count its fact chunk states over the rate, since encoders write byte rates such
+    files do not keep (ffmpeg's IMA ADPCM: 16,000 bytes/s for 44,100 bytes/s of audio, which made
+    a whole file read as truncated to a third); None where the header does not say."""
     with path.open("rb") as fh:
         if fh.read(12)[:4] != b"RIFF":
             return None
-        byte_rate = None
+        byte_rate = sample_rate = fact_samples = None
+        encoding = 0
         while True:
             chunk = fh.read(8)
             if len(chunk) < 8:
@@ -146,11 +165,23 @@ def _wav_declared_seconds(path: Path) -> float | None:
             chunk_id, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
             if chunk_id == b"fmt ":
                 fmt = fh.read(size + (size & 1))
-                byte_rate = struct.unpack("<I", fmt[8:12])[0] if len(fmt) >= 12 else None
+                if len(fmt) >= 12:
+                    encoding, _, sample_rate, byte_rate = struct.unpack("<HHII", fmt[:12])
+                if encoding == _WAVE_FORMAT_EXTENSIBLE and len(fmt) >= 26:
+                    encoding = struct.unpack("<H", fmt[24:26])[0]  # the sub-format GUID's leading tag
+            elif chunk_id == b"fact":
+                fact = fh.read(size + (size & 1))
+                fact_samples = struct.unpack("<I", fact[:4])[0] if len(fact) >= 4 else None
             elif chunk_id == b"data":
-                return size / byte_rate if byte_rate else None
+                if encoding in _WAVE_PCM_ENCODINGS:
+                    return size / byte_rate if byte_rate else None
+                return fact_samples / sample_rate if fact_samples and sample_rate else None
             else:
                 fh.seek(size + (size & 1), io.SEEK_CUR)
+
+
+_WAVE_FORMAT_EXTENSIBLE = 0xFFFE
+_WAVE_PCM_ENCODINGS = (1, 3)  # integer PCM, IEEE float
 
 
 def _stated_seconds(

@@ -265,3 +265,49 @@ def test_dither_alone_is_still_silence(tmp_path: Path) -> None:
         with pytest.raises(audio.AudioError) as refused:
             check(path, max_bytes=1 << 30, max_duration_s=60)
         assert refused.value.code == "silent"
+
+
+def _compressed_wav(samples: np.ndarray, codec: str, rate: int) -> bytes:
+    """`samples` (at test_audio.SR) as a WAV file in a compressed encoding, as ffmpeg writes it."""
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format="wav") as container:
+        stream = container.add_stream(codec, rate=rate, layout="mono")
+        chunk = av.AudioFrame.from_ndarray(samples.astype(np.float32).reshape(1, -1), format="flt", layout="mono")
+        chunk.sample_rate = test_audio.SR
+        for frame in av.AudioResampler(format="s16", layout="mono", rate=rate).resample(chunk):
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("codec", "rate"), [("adpcm_ima_wav", test_audio.SR), ("adpcm_ms", test_audio.SR), ("pcm_alaw", 8000)]
+)
+def test_a_compressed_wav_is_read_whole_by_its_stated_sample_count(
+    codec: str, rate: int, piece: np.ndarray, tmp_path: Path
+) -> None:
+    # ffmpeg states 16,000 bytes/s for IMA ADPCM whatever the audio's real byte rate: read by that,
+    # a whole file "declared" three times its length and was refused as truncated.
+    whole = _compressed_wav(piece, codec, rate)
+    path = tmp_path / "compressed.wav"
+    path.write_bytes(whole)
+    decoded = audio.decode(path, max_bytes=1 << 30, max_duration_s=60)
+    assert decoded.info.codec == codec
+    assert abs(decoded.duration_s - 8.0) < 0.1
+    # Cut short, it is still caught by what its fact chunk states.
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(audio.AudioError) as refused:
+        audio.decode(path, max_bytes=1 << 30, max_duration_s=60)
+    assert refused.value.code == "truncated"
+
+
+def test_a_flac_behind_an_id3_tag_is_read_as_flac(piece: np.ndarray, tmp_path: Path) -> None:
+    # Some taggers write an ID3v2 tag before the fLaC marker; the container is what follows it.
+    flac = audio.encode(piece, test_audio.SR, "flac")
+    frame = b"TIT2" + (7).to_bytes(4, "big") + b"\x00\x00" + b"\x00a title"[:7]
+    tag = b"ID3\x03\x00\x00" + bytes([0, 0, 0, len(frame)]) + frame
+    path = tmp_path / "tagged.flac"
+    path.write_bytes(tag + flac)
+    assert audio.check_file(path, 1 << 30) == "flac"
+    decoded = audio.decode(path, max_bytes=1 << 30, max_duration_s=60)
+    assert decoded.info.format == "flac" and abs(decoded.duration_s - 8.0) < 0.05

@@ -456,15 +456,75 @@ def tolerant_frames(
         yield from frames
 
 
+class PolarityGuard:
+    """Undoes a polarity-inverted channel before the mono downmix.
+
+    Every reader here mixes stereo to mono as (L + R) / sqrt(2). A stereo file whose right channel is
+    the left one inverted (R = -L: a known way to slip a track past fingerprinting, and what a wiring
+    fault or a "wide stereo" trick leaves) sums to silence, and the upload was refused as silent. A
+    guarded reader hands its frames through this, which compares the energies of one frame's L + R and
+    L - R every CHECK_S of audio (sooner after a silent or ambiguous frame) and, once the difference holds
+    DOMINANCE times the energy of the sum, passes frames on with the right channel inverted back,
+    until a checked frame's sum dominates as much again. Ordinary stereo keeps most of its energy in
+    the sum (a recording's side signal sits 10-20 dB under its mid), and wide, uncorrelated channels
+    hold the two alike, so neither switches: their frames pass untouched and decode exactly as before.
+    Mono and multichannel frames always pass untouched."""
+
+    CHECK_S = 1.0  # s of audio between checks (one frame's samples read a second)
+    DOMINANCE = 4.0  # 6 dB: how much the other mix must hold before the guard switches
+    AUDIBLE_ENERGY = 1e-8  # per sample (-80 dBFS): near-silence (a codec's priming) decides nothing
+
+    def __init__(self) -> None:
+        self.inverted = False
+        self._since_check = math.inf  # s of audio since the last deciding check
+
+    def __call__(self, frame: av.AudioFrame) -> av.AudioFrame:
+        if frame.layout.nb_channels != 2:
+            return frame
+        self._since_check += frame.samples / (frame.sample_rate or 1)
+        due = self._since_check >= self.CHECK_S
+        if not (due or self.inverted):
+            return frame
+        data = frame.to_ndarray()
+        left, right = (data[0], data[1]) if frame.format.is_planar else (data[0, 0::2], data[0, 1::2])
+        if due:
+            # A confident check waits CHECK_S for the next; an ambiguous one (wide stereo, a codec's
+            # priming frame) a quarter of that, and a silent one none.
+            self._since_check = self._check(left.astype(np.float32), right.astype(np.float32))
+        if not self.inverted:
+            return frame
+        if np.issubdtype(data.dtype, np.integer):  # -(-32768) does not fit an int16: clip first
+            np.maximum(right, np.iinfo(data.dtype).min + 1, out=right)
+        np.negative(right, out=right)  # a view into `data`
+        flipped = av.AudioFrame.from_ndarray(data, format=frame.format.name, layout=frame.layout.name)
+        flipped.sample_rate = frame.sample_rate
+        return flipped
+
+    def _check(self, left: np.ndarray, right: np.ndarray) -> float:
+        """Set `inverted` from one frame's channels when one mix dominates; returns how much of CHECK_S
+        counts as already waited (0 after a confident check)."""
+        both, other = float(np.dot(left + right, left + right)), float(np.dot(left - right, left - right))
+        if max(both, other) <= self.AUDIBLE_ENERGY * len(left):
+            return math.inf
+        if other > self.DOMINANCE * both:
+            self.inverted = True
+        elif both > self.DOMINANCE * other:
+            self.inverted = False
+        else:
+            return 0.75 * self.CHECK_S
+        return 0.0
+
+
 def _resampled(frames: Iterable[av.AudioFrame], sample_rate: int, max_duration_s: float) -> list[np.ndarray]:
     """Decoded frames as mono float32 chunks at `sample_rate`; AudioError once past `max_duration_s`."""
     resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
     chunks: list[np.ndarray] = []
     total = 0
     limit = int(max_duration_s * sample_rate) + sample_rate
+    guard = PolarityGuard()
     for frame in frames:
         frame.pts = None  # let the resampler count samples itself; broken timestamps must not matter
-        for out in resampler.resample(frame):
+        for out in resampler.resample(guard(frame)):
             chunks.append(out.to_ndarray().reshape(-1))
             total += len(chunks[-1])
         if total > limit:
@@ -502,6 +562,7 @@ def decode_span(path: str | Path, start_s: float, length_s: float, sample_rate: 
                 except av.error.FFmpegError:
                     pass
             resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+            guard = PolarityGuard()
             chunks: list[np.ndarray] = []
             first_s: float | None = None
             total = 0
@@ -516,7 +577,7 @@ def decode_span(path: str | Path, start_s: float, length_s: float, sample_rate: 
                         continue  # before the span (the seek lands on an earlier key frame)
                     first_s = at
                 frame.pts = None
-                for out in resampler.resample(frame):
+                for out in resampler.resample(guard(frame)):
                     chunk = out.to_ndarray().reshape(-1)
                     chunks.append(chunk)
                     total += len(chunk)
@@ -535,13 +596,14 @@ def decode_span(path: str | Path, start_s: float, length_s: float, sample_rate: 
 def decode_span_from_start(path: str | Path, start_s: float, length_s: float, sample_rate: int) -> np.ndarray:
     """decode_span for files without frame timestamps: counts samples from the beginning instead."""
     resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+    guard = PolarityGuard()
     skip, wanted = round(max(0.0, start_s) * sample_rate), round(length_s * sample_rate)
     chunks: list[np.ndarray] = []
     total = 0
     with av.open(str(path), mode="r") as container:
         for frame in container.decode(container.streams.audio[0]):
             frame.pts = None
-            for out in resampler.resample(frame):
+            for out in resampler.resample(guard(frame)):
                 chunk = out.to_ndarray().reshape(-1)
                 chunks.append(chunk)
                 total += len(chunk)

@@ -15,7 +15,7 @@ from typing import BinaryIO
 import av
 import numpy as np
 
-from fingerprint.audio import SNIFF_BYTES, AudioError, sniff_format, tolerant_frames
+from fingerprint.audio import SNIFF_BYTES, AudioError, PolarityGuard, sniff_format, tolerant_frames
 
 # Above this rate (Hz) we resample down: every decoder family we look for runs at <= 48 kHz, so
 # a 96 kHz file only adds empty octaves and cost.
@@ -68,13 +68,14 @@ def _load(fh: BinaryIO, max_seconds: float) -> NativeAudio:
             raise AudioError("undecodable", "The audio stream declares no sample rate.")
         rate = min(native, MAX_ANALYSIS_RATE)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        guard = PolarityGuard()  # an inverted channel must not cancel to silence here either
         limit = int(max_seconds * rate)
         chunks: list[np.ndarray] = []
         total = 0
         try:
             for frame in tolerant_frames(container, stream, fmt):  # a stray bad packet is skipped, as in decode
                 frame.pts = None  # broken timestamps must not matter: the resampler counts samples
-                for out in resampler.resample(frame):
+                for out in resampler.resample(guard(frame)):
                     chunks.append(out.to_ndarray().reshape(-1))
                     total += chunks[-1].size
                 if total >= limit:

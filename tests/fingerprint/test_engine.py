@@ -227,6 +227,20 @@ def test_a_copy_pitched_past_the_covered_range_is_found_by_the_wider_second_sear
     assert best.query_end_s - best.query_start_s > 6.0
 
 
+@pytest.mark.parametrize(("seed", "up", "down"), [(15, 4, 5), (16, 5, 4)], ids=["sped_up_25pct", "slowed_20pct"])
+def test_a_sped_up_or_slowed_version_is_found_with_its_pitch_and_tempo(seed: int, up: int, down: int) -> None:
+    # The "sped-up" and "slowed" edits of short-video platforms: 20-30 % faster or slower, pitch and
+    # tempo together, past the covered range in both; the wider search reaches a tempo of 1.35.
+    _index_references()
+    start_s = 6.0
+    factor = down / up  # 1.25 (+3.9 semitones) or 0.8 (-3.9 semitones)
+    clip = _analysed(_sped_up(test_audio.excerpt(_cached_piece(seed), start_s, 12.0), up, down))
+
+    assert matching.decide(actions.candidate_alignments(clip)) == []
+    best = _assert_found(clip, seed, start_s, pitch=factor, tempo=factor)
+    assert best.query_end_s - best.query_start_s > 5.0
+
+
 def test_an_unrelated_piece_is_not_matched_by_the_wider_second_search_either() -> None:
     _index_references()
     clip = _analysed(test_audio.excerpt(_cached_piece(UNRELATED_SEEDS[0]), 5.0, 10.0))

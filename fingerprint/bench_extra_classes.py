@@ -4,10 +4,11 @@ used by `manage.py bench_identify --extra-classes` to build a breadth suite.
 The public suite holds one or two settings of each degradation; uploads meet many more, and the
 project is measured on a held-out suite "with further degradation classes". These are the ones a
 platform sees that the public suite leaves out, each a setting real audio reaches: speed changes
-(a sped-up or slowed edit, a turntable at the wrong speed) at ±10 %, pitch at ±3 semitones, other
-codecs and bit rates (AAC, Vorbis, 32 kbit/s MP3), band limits on either side, loudness damage
-(clipping, broadcast compression), bass-heavy EQ, white noise, a long hall, mains hum, drop-outs,
-wow and flutter, and chains of two (a re-encoded edit, a phone call in a crowd).
+(a turntable at the wrong speed) at ±10 %, the sped-up (+25 %) and slowed-with-reverb (-20 %) edits
+of short-video platforms, pitch at ±3 semitones, other codecs and bit rates (AAC, Vorbis, 32 kbit/s
+MP3), band limits on either side, loudness damage (clipping, broadcast compression), bass-heavy EQ,
+white noise, a long hall, mains hum, drop-outs, wow and flutter, and chains of two (a re-encoded
+edit, a phone call in a crowd).
 
 Each entry follows the kit's contract: name -> (seconds of reference per second of query,
 fn(x, rng, ctx) -> (degraded, params)), with `x` mono float64 at the kit's rate. Only the kit's own
@@ -65,6 +66,12 @@ def register(classes: dict[str, Any], helpers: dict[str, Any]) -> None:
     classes["hum_crackle"] = (1.0, lambda x, r, c: (_hum_crackle(x, r, rms, sr), {}))
     classes["dropouts"] = (1.0, lambda x, r, c: (_dropouts(x, r, sr), {"gap_s": 0.1, "every_s": 1.0}))
     classes["wow_flutter"] = (1.0, lambda x, r, c: (_wow_flutter(x, sr), {"depth": 0.005}))
+    # The "sped-up" and "slowed + reverb" edits of short-video platforms.
+    classes["speed_+25pct"] = (1.25, lambda x, r, c: (speed(x, 1.25), {"speed": 1.25}))
+    classes["speed_-20pct+reverb"] = (
+        0.8,
+        lambda x, r, c: (helpers["convolve"](speed(x, 0.8), helpers["synthetic_rir"](r)[0]), {"speed": 0.8}),
+    )
     classes["speed_+3pct+aac_48k"] = (1.03, lambda x, r, c: (aac_48k(speed(x, 1.03)), {"speed": 1.03}))
     classes["tempo_-8pct+mp3_64k"] = (
         0.92,

@@ -647,7 +647,23 @@ def decide(candidates: list[Alignment]) -> list[Alignment]:
     of a stretch another reference explains many times better is a coincidence between similar
     recordings, not a second use. Matches in different stretches (a compilation, a mix) all stand.
     """
-    return without_echoes([candidate for candidate in candidates if candidate.is_match()])
+    matched = [candidate for candidate in candidates if candidate.is_match()]
+    return without_echoes([m for m in matched if not _is_ambiguous(m, matched)])
+
+
+def _is_ambiguous(match: Alignment, matched: list[Alignment]) -> bool:
+    """An embeddings-only match that another recording's embeddings-only match over the same stretch
+    rivals (params.AMBIGUOUS_EMBEDDING_RATIO of its score or more): the segment vectors found music
+    that sounds like both, not a copy of either."""
+    if not match.embeddings_only:
+        return False
+    return any(
+        other.ref_id != match.ref_id
+        and other.embeddings_only
+        and _overlap_frames(match, other) * params.FRAME_S >= params.ECHO_MIN_OVERLAP * min(match.span_s, other.span_s)
+        and other.aligned >= params.AMBIGUOUS_EMBEDDING_RATIO * match.aligned
+        for other in matched
+    )
 
 
 def _is_echo(candidate: Alignment, stronger: Alignment) -> bool:

@@ -24,7 +24,7 @@ from fingerprint import params
 logger = logging.getLogger(__name__)
 
 # Containers we accept, by sniffed signature. M4A covers MP4/MOV (AAC, ALAC; with or without video),
-# webm all Matroska. The last six are what platforms and scraped sources also hold: broadcast and live
+# webm all Matroska. The last seven are what platforms and scraped sources also hold: broadcast and live
 # stream segments (MPEG-TS, as HLS serves them, and MPEG-PS), legacy video (AVI, FLV, ASF/WMA), raw
 # AC-3 / E-AC-3 (DVD and broadcast audio) and Apple's CAF. Of a file with video, the first audio
 # stream is read.

@@ -31,10 +31,19 @@ def piece() -> np.ndarray:
     return synth.compose(31, 8.0).samples
 
 
-@pytest.mark.parametrize(("fmt", "codec", "least"), [("aiff", "pcm_s16be", 0.999), ("aac", "aac", 0.95),
-                                                     ("webm", "opus", 0.95)])  # fmt: skip
-def test_a_file_in_another_common_format_decodes_to_the_same_music(
-    fmt: str, codec: str, least: float, piece: np.ndarray, tmp_path: Path
+# Container, the codec it carries here (the decoder's name), the least correlation with the original,
+# and how far from its 8 s the decoded length may be (an encoder's priming samples, AAC's 2,112, are kept
+# where the container does not say to trim them). After the music formats, what platforms and scraped
+# sources also hold: stream segments, legacy video containers, raw AC-3 and CAF.
+MUSIC_FORMATS = [("aiff", "pcm_s16be", 0.999, 0.1), ("aac", "aac", 0.95, 0.1), ("webm", "opus", 0.95, 0.1)]
+BROADCAST_AND_LEGACY = [("mpegts", "aac", 0.95, 0.15), ("mpegps", "mp2", 0.9, 0.15), ("avi", "mp3float", 0.9, 0.15),
+                        ("flv", "aac", 0.95, 0.15), ("asf", "wmav2", 0.9, 0.15), ("ac3", "ac3", 0.95, 0.15),
+                        ("caf", "pcm_s16le", 0.999, 0.15)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("fmt", "codec", "least", "length_tolerance_s"), MUSIC_FORMATS + BROADCAST_AND_LEGACY)
+def test_a_file_in_another_format_decodes_to_the_same_music(
+    fmt: str, codec: str, least: float, length_tolerance_s: float, piece: np.ndarray, tmp_path: Path
 ) -> None:
     # Named .wav on purpose: the container is read from the bytes.
     path = tmp_path / "upload.wav"
@@ -45,9 +54,10 @@ def test_a_file_in_another_common_format_decodes_to_the_same_music(
     decoded = audio.decode(path, max_bytes=1 << 30, max_duration_s=60)
     reference = audio.decode(original, max_bytes=1 << 30, max_duration_s=60)
     assert decoded.info.format == fmt and decoded.info.codec == codec
-    assert abs(decoded.duration_s - 8.0) < 0.1
+    assert abs(decoded.duration_s - 8.0) < length_tolerance_s
     assert _best_correlation(decoded.samples, reference.samples) > least
-    # The upload check refuses and accepts them as it does the others.
+    # The upload check refuses and accepts them as it does the others; whether or not the container
+    # states a length, the limit holds (counted while decoding if not).
     assert audio.validate(path, max_bytes=1 << 30, max_duration_s=60).format == fmt
     with pytest.raises(audio.AudioError) as refused:
         audio.validate(path, max_bytes=1 << 30, max_duration_s=4)
@@ -66,35 +76,7 @@ def test_a_truncated_file_in_another_format_is_refused_or_decoded_as_far_as_it_g
     assert refused.value.code in {"undecodable", "truncated", "too_short", "no_audio"}
 
 
-# Container, the codec it carries here (the decoder's name), and the least correlation with the original:
-# what platforms and scraped sources hold besides music files.
-BROADCAST_AND_LEGACY = [("mpegts", "aac", 0.95), ("mpegps", "mp2", 0.9), ("avi", "mp3float", 0.9),
-                        ("flv", "aac", 0.95), ("asf", "wmav2", 0.9), ("ac3", "ac3", 0.95),
-                        ("caf", "pcm_s16le", 0.999)]  # fmt: skip
-
-
-@pytest.mark.parametrize(("fmt", "codec", "least"), BROADCAST_AND_LEGACY)
-def test_a_stream_segment_legacy_container_or_raw_ac3_decodes_to_the_same_music(
-    fmt: str, codec: str, least: float, piece: np.ndarray, tmp_path: Path
-) -> None:
-    path = tmp_path / "upload.wav"  # named .wav on purpose: the container is read from the bytes
-    path.write_bytes(audio.encode(piece, test_audio.SR, fmt))
-    original = test_audio.write(tmp_path / "original.wav", piece)
-
-    assert audio.check_file(path, 1 << 30) == fmt
-    decoded = audio.decode(path, max_bytes=1 << 30, max_duration_s=60)
-    reference = audio.decode(original, max_bytes=1 << 30, max_duration_s=60)
-    assert decoded.info.format == fmt and decoded.info.codec == codec
-    assert abs(decoded.duration_s - 8.0) < 0.15  # an encoder's priming samples (AAC: 2,112) are kept
-    assert _best_correlation(decoded.samples, reference.samples) > least
-    assert audio.validate(path, max_bytes=1 << 30, max_duration_s=60).format == fmt
-    # Whether or not the container states a length, the limit holds (counted while decoding if not).
-    with pytest.raises(audio.AudioError) as refused:
-        audio.validate(path, max_bytes=1 << 30, max_duration_s=4)
-    assert refused.value.code == "too_long"
-
-
-@pytest.mark.parametrize("fmt", [f for f, _, _ in BROADCAST_AND_LEGACY])
+@pytest.mark.parametrize("fmt", [f for f, *_ in BROADCAST_AND_LEGACY])
 def test_a_cut_stream_segment_or_legacy_file_is_refused_or_decoded_as_far_as_it_goes(
     fmt: str, piece: np.ndarray, tmp_path: Path
 ) -> None:

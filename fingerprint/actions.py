@@ -735,9 +735,10 @@ def _decided_in_stretch(samples: np.ndarray) -> tuple[list[matching.Alignment], 
     none, once more with those triplets formed on denser peaks (params.DENSE_PEAK_*), where most of
     the query's segments must agree on that placement (params.FIRM_HINT_*); then, if still nothing,
     over params.WIDE (pitch and tempo changes past the covered range) with the same segment
-    embeddings and the same decision, keeping what scores at least params.WIDE_MIN_SCORE. Only
-    unmatched queries pay for either, and no match found by the first search can be displaced by a
-    chance alignment a later one allows."""
+    embeddings and the same decision, keeping what scores at least params.WIDE_MIN_SCORE; and last,
+    on the query played back at each of params.SPEED_COMPENSATIONS (a sped-up or slowed version).
+    Only unmatched queries pay for any of these, and no match found by the first search can be
+    displaced by a chance alignment a later one allows."""
     segments, triplets = _segment_search(samples), landmarks.query_triplets(samples)
     candidates = _fused_evidence(triplets, params.COVERED, segments).fused()
     decided = matching.decide(candidates)
@@ -751,7 +752,26 @@ def _decided_in_stretch(samples: np.ndarray) -> tuple[list[matching.Alignment], 
             if corroborated:
                 return dense, corroborated
     wide = _fused_evidence(triplets, params.WIDE, segments).fused()
-    return wide, [a for a in matching.decide(wide) if a.aligned >= params.WIDE_MIN_SCORE]
+    decided = [a for a in matching.decide(wide) if a.aligned >= params.WIDE_MIN_SCORE]
+    if decided:
+        return wide, decided
+    for up, down in params.SPEED_COMPENSATIONS:
+        candidates, decided = _decided_played_at(samples, up, down)
+        if decided:
+            return candidates, decided
+    return wide, []
+
+
+def _decided_played_at(
+    samples: np.ndarray, up: int, down: int
+) -> tuple[list[matching.Alignment], list[matching.Alignment]]:
+    """The first search on the query played at `down`/`up` of its speed (params.SPEED_COMPENSATIONS),
+    keeping landmark matches that score at least params.WIDE_MIN_SCORE; in the query's own time and pitch."""
+    played = audio.played_at(samples, up, down)
+    candidates = _fused_evidence(landmarks.query_triplets(played), params.COVERED, _segment_search(played)).fused()
+    decided = [a for a in matching.decide(candidates) if a.aligned >= params.WIDE_MIN_SCORE and not a.embeddings_only]
+    back = [matching.from_played_at(a, up, down) for a in candidates]
+    return back, [matching.from_played_at(a, up, down) for a in decided]
 
 
 def _denser_searches(

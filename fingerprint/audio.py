@@ -18,6 +18,7 @@ from typing import BinaryIO
 import av
 import numpy as np
 import soundfile
+from scipy.signal import resample_poly
 
 from fingerprint import params
 
@@ -661,3 +662,9 @@ def encode(samples: np.ndarray, sample_rate: int, fmt: str, bitrate: int | None 
         for packet in stream.encode(None):
             container.mux(packet)
     return buf.getvalue()
+
+
+def played_at(samples: np.ndarray, up: int, down: int) -> np.ndarray:
+    """Mono `samples` resampled by `up`/`down` and read at their own rate: played `down`/`up` times as
+    fast, pitch and tempo together (a record at another speed); float32."""
+    return resample_poly(samples, up, down).astype(np.float32)

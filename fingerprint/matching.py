@@ -581,6 +581,20 @@ class QueryEvidence:
         return fuse(self.landmark_alignments, segments)
 
 
+def from_played_at(alignment: Alignment, up: int, down: int) -> Alignment:
+    """An alignment found in the query played at `down`/`up` of its speed (audio.played_at), in the
+    query's own time and pitch: its frames are `up`/`down` times as many, and every frequency
+    `down`/`up` times what the query holds."""
+    stretch = up / down
+    return replace(
+        alignment,
+        tempo=alignment.tempo * stretch,
+        pitch_shift_st=alignment.pitch_shift_st + 12.0 * math.log2(stretch),
+        query_start_frame=alignment.query_start_frame / stretch,
+        query_end_frame=alignment.query_end_frame / stretch,
+    )
+
+
 def shifted(alignment: Alignment, start_frames: float) -> Alignment:
     """An alignment found in a stretch of the query starting `start_frames` in, in whole-query frames."""
     return replace(

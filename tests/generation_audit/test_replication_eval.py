@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.signal import istft, stft
 
 from generation_audit import degradations, replication_eval
 from generation_audit.replication import ReplicatedSpan
@@ -107,3 +108,37 @@ def test_material_shared_under_a_mix_is_recognised_on_the_passage_alone(referenc
         [elsewhere], [output, *parts], None, {1: "reference"}, {"reference": path}
     )
     assert kept == [elsewhere] and shared == []
+
+
+def _other_mix(samples: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The same music with none of its phases: every short-time spectrum's magnitude kept, its phase
+    drawn at random (the far end of another mix or master: the bands move as before, the waveform
+    is another)."""
+    rng = np.random.default_rng(seed)
+    _, _, spectrum = stft(samples, nperseg=1024)
+    phases = np.exp(2j * np.pi * rng.random(spectrum.shape))
+    _, remixed = istft(np.abs(spectrum) * phases, nperseg=1024)
+    return remixed[: len(samples)].astype(np.float32)
+
+
+def test_the_same_music_in_another_mix_is_shared_material_by_its_band_pattern(
+    reference: tuple[Path, np.ndarray],
+) -> None:
+    path, samples = reference
+    output = _other_mix(samples[int(2.0 * SR) : int(22.0 * SR)])
+    span = _span(0.0, 2.0, 8.0)
+
+    assert replication_eval.shared_correlation(output, span, path) < 0.2
+    assert replication_eval.shared_pattern_correlation(output, span, path) > 0.8
+    kept, shared = replication_eval._split_shared([span], [output], None, {1: "reference"}, {"reference": path})
+    assert kept == [] and "band pattern correlation" in shared[0]
+
+
+def test_unrelated_music_has_no_shared_band_pattern(reference: tuple[Path, np.ndarray]) -> None:
+    path, _ = reference
+    for seed in (13, 14, 15):
+        unrelated = _at_eval_rate(test_audio.piece(seed, 25.0))
+        pattern = replication_eval.shared_pattern_correlation(unrelated, _span(5.0, 8.0, 8.0), path)
+        assert pattern < replication_eval.SHARED_MIN_PATTERN_CORRELATION / 2, seed
+    # Nor is a span at another pitch compared (the judge decides those).
+    assert replication_eval.shared_pattern_correlation(unrelated, _span(5.0, 8.0, 8.0, factor=1.06), path) == 0.0

@@ -127,8 +127,8 @@ WIDE_MIN_SCORE = 20.0
 # help: played back at the right speed the copy sits inside the covered range, where both engines
 # work. Each speed covers the covered tempo range around it (a query 11-40 % faster, 10-29 % slower;
 # see SPEED_RESIDUAL). A match found so must score at least WIDE_MIN_SCORE (its look-elsewhere effect
-# is the wide search's), and embeddings alone are not enough (their pitch and tempo could not be read from the audio, see
-# actions.refine_transforms). On a suite of speed -25, -20, -15, +15, +20, +25 and +30 % queries (8
+# is the wide search's), and embeddings alone are not enough (their pitch and tempo could not be read
+# from the audio, see actions.refine_transforms). On a suite of speed -25, -20, -15, +15, +20, +25 and +30 % queries (8
 # each of 3, 5 and 10 s) it found 163 of 168 against 126, with no new out-of-catalogue answer there
 # or on the calibration suite (300); at the covered range's own floor (8 triplets) the calibration
 # suite gave one (an out-of-catalogue track at exactly 8). Only queries nothing else matches pay, but

@@ -765,13 +765,10 @@ def _decided_in_stretch(samples: np.ndarray) -> tuple[list[matching.Alignment], 
 def _decided_played_at(
     samples: np.ndarray, up: int, down: int
 ) -> tuple[list[matching.Alignment], list[matching.Alignment]]:
-    """The first search, over params.SPEED_RESIDUAL, on the query played at `down`/`up` of its speed
-    (params.SPEED_COMPENSATIONS), keeping landmark matches that score at least params.WIDE_MIN_SCORE;
-    in the query's own time and pitch."""
+    """The first search on the query played at `down`/`up` of its speed (params.SPEED_COMPENSATIONS),
+    keeping landmark matches that score at least params.WIDE_MIN_SCORE; in the query's own time and pitch."""
     played = audio.played_at(samples, up, down)
-    candidates = _fused_evidence(
-        landmarks.query_triplets(played), params.SPEED_RESIDUAL, _segment_search(played)
-    ).fused()
+    candidates = _fused_evidence(landmarks.query_triplets(played), params.COVERED, _segment_search(played)).fused()
     decided = [a for a in matching.decide(candidates) if a.aligned >= params.WIDE_MIN_SCORE and not a.embeddings_only]
     back = [matching.from_played_at(a, up, down) for a in candidates]
     return back, [matching.from_played_at(a, up, down) for a in decided]

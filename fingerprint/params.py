@@ -125,8 +125,10 @@ WIDE_MIN_SCORE = 20.0
 # The wide search reaches sped-up and slowed copies by landmarks alone, but on 3-5 s of them the
 # landmarks rarely find enough, and the embedder (trained within +-2 semitones and +-10 %) cannot
 # help: played back at the right speed the copy sits inside the covered range, where both engines
-# work. Each speed covers the covered tempo range around it (a query 11-40 % faster, 10-29 % slower;
-# see SPEED_RESIDUAL). A match found so must score at least WIDE_MIN_SCORE (its look-elsewhere effect
+# work. Each speed covers the covered range around it (a query 11-40 % faster, 10-29 % slower). The
+# residual of a pure speed change is as much pitch as tempo, at most 2 semitones, but searching only
+# that (+-2 instead of +-3) lost 2 of 24 breadth-suite queries slowed 20 % with reverb for about 10 %
+# less time. A match found so must score at least WIDE_MIN_SCORE (its look-elsewhere effect
 # is the wide search's), and embeddings alone are not enough (their pitch and tempo could not be read
 # from the audio, see actions.refine_transforms). On a suite of speed -25, -20, -15, +15, +20, +25 and +30 % queries (8
 # each of 3, 5 and 10 s) it found 163 of 168 against 126, with no new out-of-catalogue answer there
@@ -147,10 +149,6 @@ class SearchRange:
 
 COVERED = SearchRange(MAX_PITCH_SHIFT_ST, MAX_TEMPO_FACTOR)
 WIDE = SearchRange(WIDE_PITCH_SHIFT_ST, WIDE_TEMPO_FACTOR)
-# The range that last search covers on the played-back query: a speed change moves pitch and tempo by one
-# factor, so what is left of it after playing back is as much pitch as tempo, at most the covered tempo
-# range's 12 % (2 semitones). The same 163 of 168 found as over +-3 semitones, in about 10 % less time.
-SPEED_RESIDUAL = SearchRange(2.0, MAX_TEMPO_FACTOR)
 PITCH_STORE_STEPS = 64  # stored anchor pitch resolution: 1/64 semitone (uint16)
 
 # --- Landmark index and matching ----------------------------------------------------------------

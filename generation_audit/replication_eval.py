@@ -53,8 +53,8 @@ SHARED_MAX_LAG_S = 0.1
 # the same music in another mix or master, whose waveform does not correlate. 600 random pairs of 3, 5
 # and 10 s spans of unrelated corpus tracks (other pieces), best lag within 0.1 s, gave a median of
 # 0.02, a 99th percentile of 0.28 and a largest of 0.43. warzone2100-track4 ends as tracks 5 and 6 do:
-# the screen's span of track5 there reads 0.84 (waveform 0.90), its span of track6 0.71 (waveform 0.17,
-# counted as a false positive until this test).
+# the screen's span of track5 there reads 0.84 (waveform 0.90), its span of track6 0.71 (waveform 0.06
+# at the reported offset: a false positive until this test).
 SHARED_MIN_PATTERN_CORRELATION = 0.6
 # Spans reported at pitch and tempo within this of 1 are compared: the engine's factors carry up to
 # about half a percent of measurement error on a few seconds (a span of warzone2100-track4's ending,

@@ -131,20 +131,24 @@ class LandmarkStore:
         return len(self.generation().hashes)
 
     def lookup(self, hashes: np.ndarray) -> Postings:
-        """Every posting for each query hash, skipping hashes too common to discriminate."""
+        """Every posting for each query hash, skipping hashes too common to discriminate.
+
+        A wide search gathers millions of postings, and identify runs a query per CPU at once: query
+        indexes and reference ids are kept as the index stores them (32 bits), not widened, and the
+        positions are built in place, so a posting costs 14 bytes here and at most 24 while gathering."""
         gen = self.generation()
         lo = np.searchsorted(gen.hashes, hashes, side="left")
         hi = np.searchsorted(gen.hashes, hashes, side="right")
         counts = hi - lo
         counts[counts > params.MAX_POSTINGS_PER_HASH] = 0
         total = int(counts.sum())
-        query_index = np.repeat(np.arange(len(hashes)), counts)
+        query_index = np.repeat(np.arange(len(hashes), dtype=np.int32), counts)
         # Positions lo[i] .. hi[i]-1 for each query hash, laid end to end.
-        starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
-        positions = starts + np.arange(total)
+        positions = np.arange(total, dtype=np.int64)
+        positions += np.repeat(lo - np.cumsum(counts) + counts, counts)
         return Postings(
             query_index,
-            np.asarray(gen.refs[positions]).astype(np.int64),
+            np.asarray(gen.refs[positions]),
             np.asarray(gen.arrays["frames"][positions]),
             np.asarray(gen.arrays["pitches"][positions]),
         )

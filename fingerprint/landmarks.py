@@ -67,7 +67,7 @@ class QueryLandmarks:
     """
 
     hashes: np.ndarray  # uint32, one per variant
-    owner: np.ndarray  # int64, triplet index of each variant
+    owner: np.ndarray  # int32, triplet index of each variant
     anchor_frames: np.ndarray  # float32 per triplet
     anchor_pitches: np.ndarray  # float32 per triplet
     n_frames: int
@@ -448,7 +448,7 @@ def expand_query(query: QueryTriplets, search: params.SearchRange = params.COVER
     anchors = triplets[:, 0]
     return QueryLandmarks(
         hashes=hashes,
-        owner=owner.astype(np.int64),
+        owner=owner.astype(np.int32),
         anchor_frames=peaks.frames[anchors].astype(np.float32),
         anchor_pitches=peaks.pitches[anchors].astype(np.float32),
         n_frames=peaks.n_frames,

@@ -24,8 +24,8 @@ from fingerprint import params
 class Postings:
     """Index hits for a query: which query hash variant, which reference, at which frame and pitch."""
 
-    query_index: np.ndarray  # int64 index into QueryLandmarks.hashes
-    refs: np.ndarray  # int64 reference id
+    query_index: np.ndarray  # integer index into QueryLandmarks.hashes
+    refs: np.ndarray  # integer reference id
     ref_frames: np.ndarray  # anchor frame in the reference
     ref_pitches: np.ndarray  # anchor pitch in the reference, 1/PITCH_STORE_STEPS semitones
 
@@ -133,29 +133,55 @@ def _pitch_mode(shift: np.ndarray, weight: np.ndarray) -> float:
     return float(np.average(shift[near], weights=weight[near]))
 
 
-def _best_cell_pair(keys: np.ndarray, weights: np.ndarray, n_keys: int) -> int:
-    """The occupied (tempo, offset) cell whose votes plus its upper neighbour's are most (first on ties).
+def _best_cell_pair(keys: np.ndarray, weights: np.ndarray, n_keys: int) -> tuple[int, float]:
+    """The occupied (tempo, offset) cell whose votes plus its upper neighbour's are most (first on ties),
+    with those votes.
 
     A line that straddles two cells splits its votes, so each cell counts with the next. Each tempo
     row ends in a cell no vote reaches, so no pair crosses rows. Where the grid is small next to the
     votes (short references, the common case) the votes go straight into it; otherwise into the
-    occupied cells only, found by sorting. Both give the same cell.
+    occupied cells only, found by sorting. Both give the same cell and the same votes.
     """
     if n_keys <= _DENSE_GRID_FACTOR * len(keys) or n_keys <= _DENSE_GRID_MIN:
         votes = np.bincount(keys, weights=weights, minlength=n_keys + 1)
         paired = votes[keys] + votes[keys + 1]  # read at the occupied cells only, not the whole grid
-        return int(keys[paired == paired.max()].min())
+        most = paired.max()
+        return int(keys[paired == most].min()), float(most)
     unique_keys, inverse = np.unique(keys, return_inverse=True)
     votes = np.bincount(inverse, weights=weights)
     nxt = np.searchsorted(unique_keys, unique_keys + 1)
     nxt_ok = (nxt < len(unique_keys)) & (unique_keys[np.minimum(nxt, len(unique_keys) - 1)] == unique_keys + 1)
     paired = votes + np.where(nxt_ok, votes[np.minimum(nxt, len(votes) - 1)], 0.0)
-    return int(unique_keys[int(np.argmax(paired))])
+    best = int(np.argmax(paired))
+    return int(unique_keys[best]), float(paired[best])
 
 
 # A dense vote grid costs a pass over every cell; sorting the votes costs ~log(votes) passes over them.
 _DENSE_GRID_FACTOR = 16
 _DENSE_GRID_MIN = 1 << 16
+# (tempo, posting) offsets voted at once: 16 MB per array. The wide search's 151 tempos times a long
+# reference's 50,000 postings would otherwise take four arrays of 60 MB each, per query in flight.
+_LINE_BLOCK = 1 << 21
+
+
+def _best_line(taus: np.ndarray, tq: np.ndarray, tr: np.ndarray, weight: np.ndarray, width: float) -> tuple[int, int]:
+    """(index into `taus`, offset cell of `width` frames) of the most voted pair of neighbouring cells of
+    reference frame - tempo x query frame, the lowest tempo and cell on ties.
+
+    The tempos are voted a block at a time: rows never pair across (_best_cell_pair), so a block's
+    best, kept when strictly better than every earlier block's, is the best of the whole grid."""
+    per_block = max(1, _LINE_BLOCK // max(len(tq), 1))
+    best_votes, best = -math.inf, (0, 0)
+    for first in range(0, len(taus), per_block):
+        block = taus[first : first + per_block]
+        cells = np.floor((tr[None, :] - block[:, None] * tq[None, :]) / width).astype(np.int64)  # (tempos, postings)
+        low = int(cells.min())
+        n_cells = int(cells.max()) - low + 2
+        cells += np.arange(len(block))[:, None] * n_cells - low
+        key, votes = _best_cell_pair(cells.ravel(), np.broadcast_to(weight, cells.shape).ravel(), len(block) * n_cells)
+        if votes > best_votes:
+            best_votes, best = votes, (first + key // n_cells, key % n_cells + low)
+    return best
 
 
 def _align_one(
@@ -176,15 +202,9 @@ def _align_one(
         return None
     taus = _tempo_grid(tempo_factor)
     width = 2 * params.OFFSET_TOLERANCE_FRAMES
-    offsets = tr[None, :] - taus[:, None] * tq[None, :]  # (taus, postings)
-    cells = np.floor(offsets / width).astype(np.int64)
-    low = cells.min()
-    n_cells = int(cells.max() - low) + 2
-    keys = (np.arange(len(taus))[:, None] * n_cells + (cells - low)).ravel()
-    best_key = _best_cell_pair(keys, np.broadcast_to(weight, offsets.shape).ravel(), len(taus) * n_cells)
-    tau_index = best_key // n_cells
+    tau_index, cell = _best_line(taus, tq, tr, weight, width)
     tau = float(taus[tau_index])
-    centre = (best_key % n_cells + low + 1) * width
+    centre = (cell + 1) * width
     inlier = np.abs(tr - tau * tq - centre) <= width
     # Refine the line on its inliers when they span enough query time to pin the slope.
     if inlier.sum() >= 3 and np.ptp(tq[inlier]) > 20:
@@ -228,24 +248,37 @@ def best_alignments(
     """
     if len(postings.refs) == 0:
         return []
-    shift = postings.ref_pitches.astype(np.float64) / params.PITCH_STORE_STEPS - query_pitches[triplet_of_posting]
+    # A wide search gathers millions of postings, and identify runs a query per CPU at once: the arrays
+    # below are built in place and each dropped once used, so a posting costs about 60 bytes at the
+    # peak (the same float64 arithmetic, so the same alignments, as a plain version that keeps them all).
+    shift = postings.ref_pitches.astype(np.float64)
+    shift /= params.PITCH_STORE_STEPS
+    shift -= query_pitches[triplet_of_posting]
     plausible = np.flatnonzero(np.abs(shift) <= search.pitch_st + params.PITCH_TOLERANCE_ST)
     if len(plausible) == 0:
         return []
-    refs = postings.refs[plausible].astype(np.int64)
-    triplet = triplet_of_posting[plausible].astype(np.int64)
+    triplet = triplet_of_posting[plausible]
     # One sort groups the postings by reference and, within each, by query triplet: every reference's
     # postings are then one contiguous slice, and each (triplet, reference) pair one run inside it.
-    pair = refs * (int(triplet.max()) + 1) + triplet
+    pair = postings.refs[plausible].astype(np.int64)
+    pair *= int(triplet.max()) + 1
+    pair += triplet
     order = np.argsort(pair, kind="stable")
-    pair, refs, triplet, kept = pair[order], refs[order], triplet[order], plausible[order]
+    kept = plausible[order]
+    del plausible
+    pair, triplet = pair[order], triplet[order]
+    del order
+    shift = shift[kept]
+    refs = postings.refs[kept]
     tq = query_frames[triplet].astype(np.float64)
     tr = postings.ref_frames[kept].astype(np.float64)
-    shift = shift[kept]
+    del kept
     # Each posting votes 1 / (postings its query triplet has in that reference): a passage that
     # repeats (a loop, a chorus) cannot outvote the one place where everything else agrees too.
     pair_index = np.cumsum(np.r_[True, pair[1:] != pair[:-1]]) - 1
+    del pair
     weight = 1.0 / np.bincount(pair_index)[pair_index]
+    del pair_index
     new_ref = np.r_[True, refs[1:] != refs[:-1]]
     starts = np.flatnonzero(new_ref)
     ends = np.r_[starts[1:], len(refs)]
@@ -355,8 +388,7 @@ def candidate_refs(
     n_refs = len(peaks)
     start = tq.min()
     for shift in (0.0, window / 2):
-        cell = np.floor((tq - start + shift) / window).astype(np.int64)
-        keys, inverse = np.unique(cell * n_refs + ref_inverse, return_inverse=True)
+        keys, inverse = _window_groups(np.floor((tq - start + shift) / window).astype(np.int64), ref_inverse, n_refs)
         hits = np.zeros(len(keys))
         np.maximum.at(hits, inverse, _paired_offset_votes(tq, tr, inverse, weight))
         cells, refs = keys // n_refs, keys % n_refs
@@ -366,6 +398,21 @@ def candidate_refs(
         chosen.extend(int(r) for r in refs[best[np.argsort(-hits[best], kind="stable")]])
     unique = list(dict.fromkeys(chosen))  # first come first: global best, then windows' strongest
     return np.array(unique[: max(params.MAX_TOTAL_CANDIDATES, params.MAX_CANDIDATES)], np.int64)
+
+
+def _window_groups(window: np.ndarray, ref_inverse: np.ndarray, n_refs: int) -> tuple[np.ndarray, np.ndarray]:
+    """The occupied (window, reference) keys, ascending, and each posting's index among them: what
+    np.unique(window * n_refs + ref_inverse, return_inverse=True) gives. Windows x references is
+    usually far fewer than the postings, so the keys are counted in a table rather than sorted,
+    which would take several more posting-sized arrays."""
+    keys = window * n_refs
+    keys += ref_inverse
+    n_keys = int(keys.max()) + 1
+    if n_keys > 4 * len(keys):
+        return np.unique(keys, return_inverse=True)
+    occupied = np.bincount(keys, minlength=n_keys) > 0
+    rank = np.cumsum(occupied) - 1
+    return np.flatnonzero(occupied), rank[keys]
 
 
 def _offset_peaks(
@@ -385,14 +432,26 @@ def _paired_offset_votes(tq: np.ndarray, tr: np.ndarray, group: np.ndarray, weig
     Cells are counted in a table of at most a few times the postings' size (a group's cells hashed
     into it): exact while groups x cells fit, and otherwise a rare collision only adds a few chance
     votes to a ranking that a detailed alignment then checks."""
-    cell = np.floor((tr - tq) * params.FRAME_S / params.CANDIDATE_OFFSET_CELL_S).astype(np.int64)
+    # In place, one posting-sized array at a time: a wide search holds millions of postings.
+    offset = tr - tq
+    offset *= params.FRAME_S
+    offset /= params.CANDIDATE_OFFSET_CELL_S
+    cell = np.floor(offset, out=offset).astype(np.int64)
+    del offset
     cell -= cell.min()
     n_cells = int(cell.max()) + 2
-    keys = group.astype(np.int64) * n_cells + cell
-    size = min((int(group.max()) + 1) * n_cells, max(1 << 12, 1 << (2 * len(keys)).bit_length()))
-    slot = keys % size
+    slot = group.astype(np.int64)
+    slot *= n_cells
+    slot += cell  # the key: (group, cell)
+    del cell
+    size = min((int(group.max()) + 1) * n_cells, max(1 << 12, 1 << (2 * len(slot)).bit_length()))
+    slot %= size
     votes = np.bincount(slot, weights=weight, minlength=size)
-    return votes[slot] + votes[(keys + 1) % size]
+    paired = votes[slot]
+    slot += 1  # the next cell's slot: (key + 1) % size, as keys are not negative
+    slot[slot == size] = 0
+    paired += votes[slot]
+    return paired
 
 
 def strongest_run(frames: np.ndarray) -> np.ndarray:

@@ -41,6 +41,13 @@ from faiss.contrib.inspect_tools import get_invlist
 from catalog.checksums import sha256_file
 from fingerprint import file_lock, params
 
+# Exact search (the flat layout, and every IVF's coarse quantizer) takes BLAS from this many query
+# vectors x dimensions. faiss 1.15 (pinned) moved it to 128,000 (facebookresearch/faiss#5022), tuned for
+# many OpenMP threads; identify runs one thread per query in flight, where BLAS wins from a few query
+# vectors (faiss#5109). Measured here at 64 dimensions, 46,000 vectors, one thread: 20 query vectors
+# take 10.1 ms on the SIMD path and 2.7 ms on BLAS, 5 take 2.5 and 1.9 ms, 1 takes 0.5 and 1.5 ms.
+faiss.cvar.distance_compute_blas_threshold = 4 * params.EMBEDDING_DIM
+
 logger = logging.getLogger(__name__)
 
 FLAT, IVF_FLAT, IVF_SQ8, IVF_PQ = "flat", "ivf_flat", "ivf_sq8", "ivf_pq"

@@ -137,8 +137,11 @@ class LandmarkStore:
         indexes and reference ids are kept as the index stores them (32 bits), not widened, and the
         positions are built in place, so a posting costs 14 bytes here and at most 24 while gathering."""
         gen = self.generation()
-        lo = np.searchsorted(gen.hashes, hashes, side="left")
-        hi = np.searchsorted(gen.hashes, hashes, side="right")
+        # Binary searches for the distinct hashes in ascending order walk the index's pages in order
+        # (5-6 x faster than in query order on a 3 M-posting index); the postings stay in query order.
+        distinct, of_hash = np.unique(hashes, return_inverse=True)
+        lo = np.searchsorted(gen.hashes, distinct, side="left")[of_hash]
+        hi = np.searchsorted(gen.hashes, distinct, side="right")[of_hash]
         counts = hi - lo
         counts[counts > params.MAX_POSTINGS_PER_HASH] = 0
         total = int(counts.sum())

@@ -409,7 +409,7 @@ def test_requests_to_one_host_are_spaced_by_the_minimum_interval(server, setting
 
     assert server.paths() == ["/robots.txt", "/0.wav", "/1.wav", "/2.wav"]
     gaps = [b.at - a.at for a, b in itertools.pairwise(server.seen)]
-    assert min(gaps) >= 0.19, gaps
+    assert min(gaps) >= 0.2 - ARRIVAL_JITTER_S, gaps
 
 
 def test_the_rate_limit_holds_across_threads(server, settings):
@@ -426,4 +426,11 @@ def test_the_rate_limit_holds_across_threads(server, settings):
 
     times = sorted(seen.at for seen in server.seen)
     assert len(times) == 5
-    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.14
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 0.15 - ARRIVAL_JITTER_S, gaps  # unlimited, the threads' requests arrive together
+    assert times[-1] - times[1] >= 3 * 0.15 - ARRIVAL_JITTER_S  # a request arrives at its slot or later
+
+
+# The test server stamps a request when its handler thread runs, which under load can be a few tens of
+# milliseconds after the client's slot: the gap before the next request then looks that much shorter.
+ARRIVAL_JITTER_S = 0.05

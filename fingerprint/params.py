@@ -174,6 +174,11 @@ MAX_TOTAL_CANDIDATES = 200  # however long the upload: each candidate costs one 
 # A match no longer than the overlap lies whole in one stretch.
 QUERY_CHUNK_S = 120.0
 QUERY_CHUNK_OVERLAP_S = 20.0
+# A reference's postings spanning more of the query than this (s) are also aligned at the pitch most
+# supported at their strongest offset (matching._align_one): in a 240 s upload, 10 s of a recording
+# played 10 % fast lost its +1.65 semitones to the chance postings of the other 230 s, and 3 of 7
+# such excerpts were found (bench_long_uploads). Queries of 3-10 s answer as before.
+LOCAL_PITCH_MIN_SPAN_S = 30.0
 # The tempo grid searched by alignment: reference time = tempo * query time + offset.
 TEMPO_GRID_STEP = 0.004
 # Offsets within this many frames of the fitted line count as aligned (timing jitter).

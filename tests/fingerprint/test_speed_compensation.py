@@ -81,3 +81,23 @@ def test_a_match_on_the_played_back_query_is_restated_in_the_query_s_own_time_an
     # The same reference frame at the span's end either way: 1.25 * 128 + 100 = 1.0 * 160 + 100.
     assert back.reference_end_s == pytest.approx(found.reference_end_s)
     assert back.offset_s == found.offset_s and back.aligned == found.aligned
+
+
+def test_a_sped_up_excerpt_inside_minutes_of_other_music_is_found_with_its_pitch(tmp_path: Path) -> None:
+    # In a long upload the chance postings of the other music scatter over every pitch shift and
+    # outnumber the excerpt's; the excerpt is aligned at the shift most supported at its own offset
+    # (params.LOCAL_PITCH_MIN_SPAN_S).
+    registered = {s: factories.registered_recording(tmp_path, s) for s in SEEDS}
+    rate = params.ANALYSIS_SAMPLE_RATE
+    other = resample_poly(test_audio.piece(32, 110.0), 1, 2).astype(np.float32)  # unregistered, at the analysis rate
+    excerpt = _version(23, 6.0, 10.0, 10, 11, snr_db=None)  # 10 s of seed 23 played 10 % faster
+    at = 60.0
+    upload = np.concatenate([other[: int(at * rate)], excerpt, other[int(at * rate) :]])
+    assert len(upload) / rate > params.LOCAL_PITCH_MIN_SPAN_S
+
+    found = [a for a in actions.decided_alignments(upload)[1] if a.ref_id == registered[23].reference_assets.get().pk]
+
+    assert len(found) == 1
+    assert found[0].tempo_factor == pytest.approx(1.1, rel=0.01)
+    assert found[0].pitch_factor == pytest.approx(1.1, rel=0.01)
+    assert at - 0.5 <= found[0].query_start_s < found[0].query_end_s <= at + 10.5

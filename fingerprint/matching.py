@@ -220,8 +220,7 @@ def _align_one(
 def _local_pitch(tq: np.ndarray, tr: np.ndarray, shift: np.ndarray, weight: np.ndarray) -> float:
     """The most supported pitch shift among the postings in the most voted pair of neighbouring
     params.CANDIDATE_OFFSET_CELL_S cells of reference - query time (as candidate_refs ranks)."""
-    cell = np.floor((tr - tq) * params.FRAME_S / params.CANDIDATE_OFFSET_CELL_S).astype(np.int64)
-    cell -= cell.min()
+    cell = _offset_cells(tq, tr)
     votes = np.bincount(cell, weights=weight, minlength=int(cell.max()) + 2)
     paired = votes[:-1] + votes[1:]
     best = int(np.argmax(paired))
@@ -477,13 +476,7 @@ def _paired_offset_votes(tq: np.ndarray, tr: np.ndarray, group: np.ndarray, weig
     Cells are counted in a table of at most a few times the postings' size (a group's cells hashed
     into it): exact while groups x cells fit, and otherwise a rare collision only adds a few chance
     votes to a ranking that a detailed alignment then checks."""
-    # In place, one posting-sized array at a time: a wide search holds millions of postings.
-    offset = tr - tq
-    offset *= params.FRAME_S
-    offset /= params.CANDIDATE_OFFSET_CELL_S
-    cell = np.floor(offset, out=offset).astype(np.int64)
-    del offset
-    cell -= cell.min()
+    cell = _offset_cells(tq, tr)
     n_cells = int(cell.max()) + 2
     slot = group.astype(np.int64)
     slot *= n_cells
@@ -497,6 +490,18 @@ def _paired_offset_votes(tq: np.ndarray, tr: np.ndarray, group: np.ndarray, weig
     slot[slot == size] = 0
     paired += votes[slot]
     return paired
+
+
+def _offset_cells(tq: np.ndarray, tr: np.ndarray) -> np.ndarray:
+    """Each posting's params.CANDIDATE_OFFSET_CELL_S cell of reference - query time (tempo 1), the lowest
+    cell 0; built in place, one posting-sized array at a time: a wide search holds millions of postings."""
+    offset = tr - tq
+    offset *= params.FRAME_S
+    offset /= params.CANDIDATE_OFFSET_CELL_S
+    cell = np.floor(offset, out=offset).astype(np.int64)
+    del offset
+    cell -= cell.min()
+    return cell
 
 
 def strongest_run(frames: np.ndarray) -> np.ndarray:

@@ -37,7 +37,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         data = Path(options["data"])
-        refs = read_id_path_list(options["refs"] or str(data / "queries" / "public" / "refs.tsv"))
+        refs_list = options["refs"] or str(data / "queries" / "public" / "refs.tsv")
+        refs = read_id_path_list(refs_list)
         hosts = read_id_path_list(options["hosts"]) if options["hosts"] else _corpus_hosts(data, {r for r, _ in refs})
         if not hosts:
             raise CommandError("No out-of-catalogue tracks to build uploads from.")
@@ -45,7 +46,7 @@ class Command(BaseCommand):
             AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE).values_list("recording__external_id", flat=True)
         )
         if not {r for r, _ in refs} <= registered:
-            call_command("register_audio", list_path=options["refs"] or str(data / "queries" / "public" / "refs.tsv"))
+            call_command("register_audio", list_path=refs_list)
         out = Path(options["out"] or data / "long_uploads")
         inserts = long_upload_eval.build_uploads(dict(hosts), dict(refs), out, options["seconds"], options["seed"])
         names = dict(

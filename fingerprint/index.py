@@ -92,7 +92,7 @@ def _clamp(value: float, low: int, high: int) -> int:
 def nprobe_for(nlist: int) -> int:
     """Lists probed per query for an IVF of `nlist` lists (params: VECTOR_NPROBE_*)."""
     probe = _clamp(
-        params.VECTOR_NPROBE_PER_SQRT_NLIST * math.sqrt(nlist), params.VECTOR_MIN_NPROBE, params.VECTOR_MAX_NPROBE
+        params.VECTOR_NPROBE_PER_NLIST_CUBE_ROOT * nlist ** (1 / 3), params.VECTOR_MIN_NPROBE, params.VECTOR_MAX_NPROBE
     )
     return min(probe, nlist)
 
@@ -100,12 +100,10 @@ def nprobe_for(nlist: int) -> int:
 def choose_layout(n_vectors: int, dim: int = params.EMBEDDING_DIM) -> Layout:
     """The layout for an index of `n_vectors` vectors of `dim` values (thresholds in params.py):
     exact below VECTOR_IVF_MIN_VECTORS, then IVF-Flat, IVF-SQ8 from VECTOR_SQ8_MIN_VECTORS and
-    IVF-PQ from VECTOR_PQ_MIN_VECTORS; nlist ~ sqrt(n), nprobe ~ sqrt(nlist), m ~ dim / 2."""
+    IVF-PQ from VECTOR_PQ_MIN_VECTORS; nlist ~ n, nprobe ~ nlist ** (1/3), m ~ dim / 2."""
     if n_vectors < params.VECTOR_IVF_MIN_VECTORS:
         return Layout(FLAT)
-    nlist = _clamp(
-        params.VECTOR_NLIST_PER_SQRT_N * math.sqrt(n_vectors), params.VECTOR_MIN_NLIST, params.VECTOR_MAX_NLIST
-    )
+    nlist = _clamp(n_vectors / params.VECTOR_VECTORS_PER_LIST, params.VECTOR_MIN_NLIST, params.VECTOR_MAX_NLIST)
     nlist = max(1, min(nlist, n_vectors // 39))  # k-means needs >= 39 points a centroid
     if n_vectors < params.VECTOR_SQ8_MIN_VECTORS:
         return Layout(IVF_FLAT, nlist, nprobe_for(nlist))
@@ -489,7 +487,7 @@ def _build(
     if replay_total is not None:
         rate = min(1.0, want / max(replay_total, 1))
         sample = np.concatenate([v[rng.random(len(v)) < rate] for _, v in parts()] + [np.zeros((0, dim), np.float32)])
-        index.train(sample)
+        _train(index, layout, sample)
         _add_batched(index, parts())
         return index
     stream, head, held = parts(), [], 0
@@ -501,9 +499,43 @@ def _build(
     vectors = np.concatenate([v for _, v in head] + [np.zeros((0, dim), np.float32)])
     if len(vectors) < layout.nlist:
         raise ValueError(f"{len(vectors)} vectors cannot train {layout.nlist} lists: total_vectors was too high")
-    index.train(vectors[rng.permutation(len(vectors))[:want]])
+    _train(index, layout, vectors[rng.permutation(len(vectors))[:want]])
     _add_batched(index, _chain(iter(head), stream))
     return index
+
+
+def _train(index: faiss.Index, layout: Layout, sample: np.ndarray) -> None:
+    """Train an IVF index on `sample`. From VECTOR_TWO_LEVEL_MIN_NLIST lists the coarse centroids are
+    trained in two levels first; faiss then sees a full quantizer and trains only the codes."""
+    if layout.nlist >= params.VECTOR_TWO_LEVEL_MIN_NLIST and len(sample) >= layout.nlist:
+        index.quantizer.add(_normalised(_two_level_centroids(sample, layout.nlist), index.d))
+    index.train(sample)
+
+
+def _two_level_centroids(sample: np.ndarray, nlist: int) -> np.ndarray:
+    """nlist spherical k-means centroids of `sample` (at least nlist rows), in two levels: round(sqrt(nlist))
+    clusters, each split into centroids in proportion to its size (largest remainders, never more
+    centroids than it has points). faiss.contrib's two_level_clustering can round a small cluster's
+    share down to no centroid, and faiss.Kmeans fails on k = 0."""
+    dim, seed = sample.shape[1], params.VECTOR_TRAIN_SEED
+    top = faiss.Kmeans(dim, round(math.sqrt(nlist)), spherical=True, seed=seed, max_points_per_centroid=2000)
+    top.train(sample)
+    assign = top.index.search(sample, 1)[1].ravel()
+    sizes = np.bincount(assign, minlength=top.k)
+    share = sizes * nlist / len(sample)
+    counts = np.minimum(np.floor(share).astype(np.int64), sizes)
+    while counts.sum() < nlist:  # at most sqrt(nlist) rounds: each gives one more centroid
+        counts[np.argmax(np.where(counts < sizes, share - counts, -np.inf))] += 1
+    parts = []
+    for cluster in np.flatnonzero(counts):
+        members = np.ascontiguousarray(sample[assign == cluster])
+        if counts[cluster] == len(members):
+            parts.append(members)
+            continue
+        sub = faiss.Kmeans(dim, int(counts[cluster]), spherical=True, seed=seed)
+        sub.train(members)
+        parts.append(sub.centroids)
+    return np.concatenate(parts)
 
 
 def _add_batched(index: faiss.Index, parts: Iterator[tuple[np.ndarray, np.ndarray]]) -> None:

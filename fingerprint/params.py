@@ -336,18 +336,30 @@ VECTOR_SQ8_MIN_VECTORS = 2_000_000
 # so it waits until memory forces it. HNSW was not taken: it cannot remove vectors (catalogues
 # take references down) and its graph costs more memory per vector than the SQ8 codes themselves.
 VECTOR_PQ_MIN_VECTORS = 50_000_000
-# nlist = this * sqrt(n), clamped to the two limits below: the low end of the usual 1-16 sqrt(n)
-# range, because adding n vectors costs n * nlist * dim (coarse assignment): 20M vectors at
-# nlist 4472 took 12 min (SQ8) on 2 busy CPU cores. Search cost is balanced at nprobe * sqrt(n).
-VECTOR_NLIST_PER_SQRT_N = 1.0
+# nlist = n / this, clamped to the two limits below: lists of a fixed length, so each list probed costs
+# the same whatever the catalogue's size. (With sqrt(n) lists and sqrt(nlist) probed, a query scanned
+# n ** 0.75 vectors: bench_scale measured 6.5x the 1M latency at 20M.) 1,000 keeps the 1,000 lists a
+# 1M index always had. The coarse quantizer stays exact (flat): assigning vectors to 20,000 lists
+# costs more (adding 20M took 628 s here, 101 s with an HNSW quantizer), but the HNSW quantizer put
+# vectors in the wrong list (at faiss' default search depth while adding) often enough that the source
+# segment fell out of the top 10 for 1.5 % of queries (0.3 % exact, both probing 68 lists), and a flat
+# quantizer is what the GPU index wants. Adding one recording (480 vectors) stays a few milliseconds.
+VECTOR_VECTORS_PER_LIST = 1000
 VECTOR_MIN_NLIST = 16  # lists: fewer is no longer worth an inverted file
-VECTOR_MAX_NLIST = 65536  # lists: past this the flat coarse quantiser dominates search time
-# nprobe = this * sqrt(nlist), clamped: probing a shrinking fraction of lists as nlist grows kept
-# recall@10 at 0.99 (IVF-Flat, 1M), 0.97 (SQ8, 5M) and 0.96 (SQ8, 20M) on bench_scale; it is a
-# search-time setting, so a change here applies when an index is next loaded, with no rebuild.
-VECTOR_NPROBE_PER_SQRT_NLIST = 1.0
+VECTOR_MAX_NLIST = 65536  # lists (65M vectors): past this lists grow again, and so does search time
+# nprobe = this * nlist ** (1/3), clamped: 32 of 1,000 lists at 1M vectors, 87 of 20,000 at 20M, so the
+# vectors scanned grow as n ** (1/3) (2.7x from 1M to 20M) while the probed fraction shrinks. On
+# bench_scale's 20M vectors (SQ8, 20,000 lists) probing 68 / 96 lists gave recall@10 0.94 / 0.95 and the
+# source segment in the top 10 for 99.7 / 99.9 % of queries, at 0.87 / 1.06 ms (batch 1). It is a
+# search-time setting: a change here applies when an index is next loaded, with no rebuild.
+VECTOR_NPROBE_PER_NLIST_CUBE_ROOT = 3.2
 VECTOR_MIN_NPROBE = 8
 VECTOR_MAX_NPROBE = 256  # also well under the GPU kernels' limit of 2048
+# From this many lists the coarse centroids are trained in two levels (index._two_level_centroids):
+# sqrt(nlist) clusters, then each split in proportion to its size. Flat k-means costs
+# sample * nlist * dim per iteration, 3e12 flops at 20,000 lists (about 10 minutes on 2 cores);
+# two levels took 2 s at 5,000 lists and 9 s at 20,000.
+VECTOR_TWO_LEVEL_MIN_NLIST = 2048
 # Training sample (vectors per list): faiss' k-means warns under 39 and gains little past ~64;
 # the sample, not the catalogue, sets training time.
 VECTOR_TRAIN_POINTS_PER_LIST = 64

@@ -258,10 +258,49 @@ def test_choose_layout_follows_the_documented_thresholds(n: int, kind: str) -> N
 
     assert layout.kind == kind
     if kind != "flat":
-        assert layout.nlist == min(round(n**0.5), params.VECTOR_MAX_NLIST)
+        assert layout.nlist == min(round(n / params.VECTOR_VECTORS_PER_LIST), params.VECTOR_MAX_NLIST)
         assert params.VECTOR_MIN_NPROBE <= layout.nprobe <= min(params.VECTOR_MAX_NPROBE, layout.nlist)
     if kind == "ivf_pq":
         assert (layout.pq_m, layout.pq_bits) == (32, 8)
+
+
+def test_the_vectors_scanned_per_query_grow_far_slower_than_the_catalogue() -> None:
+    """Search cost is nprobe lists of n / nlist vectors: from 1M to 20M it may grow 2.7x, not 20x."""
+
+    def scanned(n: int) -> float:
+        layout = choose_layout(n, dim=64)
+        return layout.nprobe * n / layout.nlist
+
+    assert scanned(20_000_000) / scanned(1_000_000) < 3
+    assert choose_layout(1_000_000, dim=64).nprobe == 32  # the 1M index probes what it always did
+
+
+def test_many_lists_are_trained_in_two_levels_and_still_find_segments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(params, "VECTOR_IVF_MIN_VECTORS", 400)
+    monkeypatch.setattr(params, "VECTOR_VECTORS_PER_LIST", 50)
+    monkeypatch.setattr(params, "VECTOR_TWO_LEVEL_MIN_NLIST", 16)
+    index = _index(tmp_path)
+    index.rebuild((ref, _vectors(ref), _times()) for ref in range(1, 31))
+
+    layout = index.describe()["layout"]
+    assert (layout["kind"], layout["nlist"]) == ("ivf_flat", 24)
+    for ref in (1, 17, 30):
+        _assert_finds(_index(tmp_path), ref, [0, 21, 39])
+
+
+@pytest.mark.parametrize("n_points", [2000, 120, 90])  # plenty, barely enough, one point a list
+def test_two_level_training_gives_every_list_its_own_centroid(n_points: int) -> None:
+    rows = np.random.default_rng(3).standard_normal((n_points, DIM)).astype(np.float32)
+    rows[:3] += 40 * np.eye(DIM, dtype=np.float32)[0]  # three far points: a tiny cluster, worth under one list
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+
+    centroids = vector_index._two_level_centroids(rows, 90)
+
+    assert centroids.shape == (90, DIM)
+    assert np.isfinite(centroids).all()
+    assert len(np.unique(np.round(centroids, 5), axis=0)) == 90
 
 
 def test_the_gpu_is_not_used_when_the_device_is_set_to_cpu(monkeypatch: pytest.MonkeyPatch) -> None:

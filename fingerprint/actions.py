@@ -731,7 +731,8 @@ def _decided_in_stretch(samples: np.ndarray) -> tuple[list[matching.Alignment], 
 
     The search covers params.COVERED. When nothing passes there, the landmarks search again with
     denser query triplets (params.DENSE_TRIPLET_TARGETS), keeping only untransformed matches that the
-    segment embeddings place at the same reference and offset (matching.corroborated_matches), and if
+    segment embeddings place at the same reference and offset (matching.corroborated_matches; in a
+    stretch over params.DENSE_HINTED_ONLY_MIN_S, looking up only the hinted references), and if
     none, once more with those triplets formed on denser peaks (params.DENSE_PEAK_*), where most of
     the query's segments must agree on that placement (params.FIRM_HINT_*); then, if still nothing,
     over params.WIDE (pitch and tempo changes past the covered range) with the same segment
@@ -745,9 +746,11 @@ def _decided_in_stretch(samples: np.ndarray) -> tuple[list[matching.Alignment], 
     if decided:
         return candidates, decided
     if segments is not None and segments.hints:
+        long_stretch = len(samples) > params.DENSE_HINTED_ONLY_MIN_S * params.ANALYSIS_SAMPLE_RATE
         for dense_peaks, hints in _denser_searches(samples, triplets.peaks, segments):
             dense_triplets = landmarks.with_targets(dense_peaks, params.DENSE_TRIPLET_TARGETS)
-            dense = _fused_evidence(dense_triplets, params.COVERED, segments).fused()
+            hinted = np.unique([ref for ref, _ in hints]) if long_stretch else None  # the others cannot stand
+            dense = _fused_evidence(dense_triplets, params.COVERED, segments, hinted).fused()
             corroborated = matching.corroborated_matches(dense, hints)
             if corroborated:
                 return dense, corroborated
@@ -825,12 +828,15 @@ def _segment_search(samples: np.ndarray) -> SegmentSearch | None:
 
 
 def _fused_evidence(
-    triplets: landmarks.QueryTriplets, search: params.SearchRange, segments: SegmentSearch | None
+    triplets: landmarks.QueryTriplets,
+    search: params.SearchRange,
+    segments: SegmentSearch | None,
+    only_refs: np.ndarray | None = None,
 ) -> matching.QueryEvidence:
     """The landmarks' alignments over `search` (also looking where `segments` places the query) beside
-    the segment search, ready to fuse."""
+    the segment search, ready to fuse; with `only_refs`, the landmarks of those references only."""
     query = landmarks.expand_query(triplets, search)
-    postings = landmark_store().lookup(query.hashes)
+    postings = landmark_store().lookup(query.hashes, only_refs)
     hints = segments.hints if segments is not None else []
     aligned = matching.best_alignments(
         query.anchor_frames, query.anchor_pitches, query.owner[postings.query_index], postings, hints, search

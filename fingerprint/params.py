@@ -76,6 +76,12 @@ MAX_TEMPO_FACTOR = 1.12
 # lost), and guided counts alone let an out-of-catalogue query through at 28 on the calibration suite.
 DENSE_TRIPLET_TARGETS = 9
 DENSE_MIN_SCORE = 12.0
+# In a stretch longer than this (s) the denser searches look up only the hinted references' postings,
+# since only a match at a hint may stand: over 120 s those searches gathered 1.3 GB of postings for
+# every reference when nothing in the stretch was catalogued. Shorter queries search every reference,
+# as above: a hinted reference can then score at its hint through the guided count, which a
+# reference ranked for alignment among the hinted ones alone does not get.
+DENSE_HINTED_ONLY_MIN_S = 30.0
 # When that denser search finds nothing the embeddings corroborate, it is run once more on denser
 # peaks: local maxima over +-DENSE_PEAK_PITCH_NEIGHBOURHOOD_ST semitones and +-DENSE_PEAK_TIME_NEIGHBOURHOOD
 # frames instead of 4 and 5, up to DENSE_PEAKS_PER_SECOND. Under speech or noise a reference peak is

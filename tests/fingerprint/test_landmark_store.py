@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
-from fingerprint import landmarks, matching, params
+from fingerprint import landmark_store, landmarks, matching, params
 from fingerprint.landmark_store import IndexMismatchError, LandmarkStore
 from tests import audio as test_audio
 
@@ -109,6 +109,31 @@ def test_a_lookup_returns_every_posting_of_each_query_hash_with_its_frame_and_pi
     ]
     empty = store.lookup(np.array([4, 6], np.uint32))
     assert len(empty.refs) == len(empty.query_index) == len(empty.ref_frames) == len(empty.ref_pitches) == 0
+
+
+@pytest.mark.parametrize("block", [1, 2, 1 << 20])  # a posting a block, two, all in one
+def test_a_lookup_for_some_references_returns_exactly_their_postings_in_query_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    monkeypatch.setattr(landmark_store, "_LOOKUP_BLOCK", block)
+    store = LandmarkStore(tmp_path)
+    store.add(REF_A, _marks([5, 9, 5, 7], [10, 20, 30, 40], [100, 200, 300, 400]))
+    store.add(REF_B, _marks([9, 11, 5], [1, 2, 3], [64, 128, 32]))
+    store.add(303, _marks([9, 5], [7, 8], [1, 2]))
+    hashes = np.array([9, 3, 5, 11, 9], np.uint32)
+
+    everything = store.lookup(hashes)
+    only = store.lookup(hashes, np.array([REF_B, 303]))
+
+    keep = np.isin(everything.refs, [REF_B, 303])
+    for got, full in zip(
+        (only.query_index, only.refs, only.ref_frames, only.ref_pitches),
+        (everything.query_index, everything.refs, everything.ref_frames, everything.ref_pitches),
+        strict=True,
+    ):
+        assert got.tolist() == full[keep].tolist()
+    assert only.query_index.tolist() == sorted(only.query_index.tolist()) and set(only.refs.tolist()) == {REF_B, 303}
+    assert len(store.lookup(hashes, np.array([999])).refs) == 0
 
 
 def test_a_hash_too_common_to_discriminate_is_skipped(tmp_path: Path) -> None:

@@ -309,6 +309,9 @@ _DF_LEVELS = 32
 _RATIO_LEVELS = 16
 _PITCH_BANDS = 8
 _SPAN_BANDS = 8
+# Distinct hash values (2**20): a catalogue of n postings holds n / HASH_SPACE postings per value at
+# best (music spreads far less evenly), and a query gathers that many for each hash it looks up.
+HASH_SPACE = _PITCH_BANDS * _SPAN_BANDS * _RATIO_LEVELS * _DF_LEVELS**2
 
 
 def _df_bucket(df: np.ndarray) -> np.ndarray:

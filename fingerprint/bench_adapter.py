@@ -6,6 +6,9 @@
 The index (database and landmark/vector indexes) lives in WORKDIR/data, which the harness measures.
 The stored copies of the reference audio go beside WORKDIR (WORKDIR.media): the peers keep no copy
 of the audio, so counting ours would compare an archive with an index.
+
+With CONTENTID_BENCH_LANDMARK_DECOYS=K the index phase then adds K decoys of every reference to the
+landmark store (fingerprint/decoys.py): queries meet the postings of a catalogue K + 1 times larger.
 """
 
 from __future__ import annotations
@@ -35,6 +38,13 @@ def main(argv: list[str]) -> int:
     if phase == "index":
         call_command("migrate", verbosity=0)
         call_command("register_audio", list_path=list_path)
+        copies = int(os.environ.get("CONTENTID_BENCH_LANDMARK_DECOYS") or 0)
+        if copies:
+            from fingerprint.actions import landmark_store
+            from fingerprint.decoys import add_landmark_decoys
+
+            added = add_landmark_decoys(landmark_store(), copies)
+            sys.stderr.write(f"added {len(added)} landmark decoys ({copies} per reference)\n")
     else:
         call_command("identify", list_path=list_path, jsonl=argv[3])
     return 0

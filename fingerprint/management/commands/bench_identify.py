@@ -41,12 +41,28 @@ class Command(BaseCommand):
                 "use with another --suite, e.g. --suite breadth"
             ),
         )
+        parser.add_argument(
+            "--landmark-decoys",
+            type=int,
+            default=0,
+            help=(
+                "after indexing, add this many decoys of every reference to the landmark store "
+                "(fingerprint/decoys.py): accuracy, query time and memory as the postings of a catalogue "
+                "K + 1 times larger meet each query; index speed and size then include the decoys"
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         kit, data = Path(options["kit"]).resolve(), Path(options["data"]).resolve()
         if not (kit / "run_bench.py").exists():
             raise CommandError(f"No bench kit at {kit} (pass --kit or set BENCH_KIT).")
-        env = {**os.environ, "BENCH_DATA": str(data)}
+        if options["landmark_decoys"] < 0:
+            raise CommandError("--landmark-decoys must be zero or more")
+        env = {
+            **os.environ,
+            "BENCH_DATA": str(data),
+            "CONTENTID_BENCH_LANDMARK_DECOYS": str(options["landmark_decoys"]),
+        }
         corpus = data / "corpus" / "public" / "manifest.csv"
         suite = data / "queries" / options["suite"]
         if not corpus.exists():

@@ -139,7 +139,8 @@ class LandmarkStore:
         indexes and reference ids are kept as the index stores them (32 bits), not widened, and the
         positions are built in place, so a posting costs 14 bytes here and at most 24 while gathering.
         With `only_refs` the postings are gathered _LOOKUP_BLOCK at a time and filtered as they come,
-        so memory follows the postings kept, not those found."""
+        so memory follows the postings kept, not those found; without, a lookup over
+        params.MAX_POSTINGS_PER_LOOKUP drops its commonest hashes (_within_budget)."""
         gen = self.generation()
         # Binary searches for the distinct hashes in ascending order walk the index's pages in order
         # (5-6 x faster than in query order on a 3 M-posting index); the postings stay in query order.
@@ -149,6 +150,7 @@ class LandmarkStore:
         counts = hi - lo
         counts[counts > params.MAX_POSTINGS_PER_HASH] = 0
         if only_refs is None:
+            _within_budget(counts, params.MAX_POSTINGS_PER_LOOKUP)
             query_index, positions = _positions(lo, counts, 0, len(hashes))
         else:
             wanted = np.asarray(only_refs, dtype=gen.refs.dtype)
@@ -254,6 +256,16 @@ def _columns(ref_id: int, marks: Landmarks) -> dict[str, np.ndarray]:
 
 # Postings gathered at once by a lookup restricted to some references (LandmarkStore.lookup).
 _LOOKUP_BLOCK = 1 << 20
+
+
+def _within_budget(counts: np.ndarray, budget: int) -> None:
+    """Zero, in place, the posting counts of the commonest query hashes until the rest total at most
+    `budget`: every hash with the same count is kept or dropped with the others."""
+    if int(counts.sum()) <= budget:
+        return
+    values, hashes_with = np.unique(counts, return_counts=True)
+    fits = values[np.cumsum(values * hashes_with) <= budget]
+    counts[counts > (fits.max() if len(fits) else 0)] = 0
 
 
 def _positions(lo: np.ndarray, counts: np.ndarray, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:

@@ -162,6 +162,13 @@ PITCH_STORE_STEPS = 64  # stored anchor pitch resolution: 1/64 semitone (uint16)
 INDEX_FORMAT_VERSION = 2
 # A hash found in more reference postings than this is too common to discriminate; skipped.
 MAX_POSTINGS_PER_HASH = 2000
+# A lookup that would gather more postings than this drops its most common hashes, commonest first,
+# until the rest fit (all query hashes with one posting count stand or fall together): matching
+# holds 40-60 bytes a posting, and the engine's 2**20 hash values mean a catalogue k times larger
+# gives every lookup about k times the postings (bench_identify --landmark-decoys). The commonest
+# hashes say least about which recording it is. 6 M is above what any public or breadth query, or
+# a long upload's first search of a 120 s stretch (about 45,000 a second), gathers today.
+MAX_POSTINGS_PER_LOOKUP = 6_000_000
 # References whose weighted hits at one coarse offset are among this many best are aligned in detail.
 MAX_CANDIDATES = 12
 # Those offsets are reference - query time in cells of this many seconds, counted in pairs of

@@ -147,6 +147,26 @@ def test_a_hash_too_common_to_discriminate_is_skipped(tmp_path: Path) -> None:
     assert postings.ref_frames.tolist() == [common]
 
 
+@pytest.mark.parametrize(
+    ("budget", "kept_hashes"),
+    [(100, {1, 2, 3, 4}), (12, {1, 2, 3, 4}), (11, {1, 2, 3}), (5, {1, 2, 3}), (4, {1}), (0, set())],
+)
+def test_a_lookup_over_its_budget_drops_the_commonest_hashes_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int, kept_hashes: set[int]
+) -> None:
+    """Hash 1 has one posting, 2 and 3 two each, 4 seven: 12 in all."""
+    monkeypatch.setattr(params, "MAX_POSTINGS_PER_LOOKUP", budget)
+    hashes = [1, 2, 2, 3, 3] + [4] * 7
+    store = LandmarkStore(tmp_path)
+    store.add(REF_A, _marks(hashes, list(range(len(hashes))), [0] * len(hashes)))
+
+    postings = store.lookup(np.array([4, 3, 2, 1], np.uint32))
+
+    found = {4 - int(i) for i in postings.query_index}
+    assert found == kept_hashes
+    assert len(postings.refs) == sum(hashes.count(h) for h in kept_hashes)  # hashes 2 and 3 stand or fall together
+
+
 def test_an_empty_index_finds_nothing(tmp_path: Path) -> None:
     store = LandmarkStore(tmp_path / "never-written")
 

@@ -804,6 +804,15 @@ class SegmentSearch:
     firm_hints: list[tuple[int, float]]  # those most of the query agrees on (params.FIRM_HINT_*)
 
 
+def embedding_shortlist(samples: np.ndarray) -> list[tuple[int, float]]:
+    """(reference id, summed similarity) ranked by the segment embeddings alone (matching.shortlist);
+    empty without an embedder or vector index."""
+    segments = _segment_search(samples)
+    if segments is None:
+        return []
+    return matching.shortlist(segments.result.ref_ids, segments.result.scores)
+
+
 def _segment_search(samples: np.ndarray) -> SegmentSearch | None:
     """The query's segment embeddings searched in the vector index; None without an embedder or index."""
     model = embedder()

@@ -792,3 +792,25 @@ def _is_ambiguous(match: Alignment, matched: list[Alignment]) -> bool:
 def _is_echo(candidate: Alignment, stronger: Alignment) -> bool:
     inside = _overlap_frames(candidate, stronger) * params.FRAME_S / candidate.span_s >= params.ECHO_MIN_OVERLAP
     return inside and candidate.aligned < params.ECHO_MAX_SCORE_RATIO * stronger.aligned
+
+
+def shortlist(ref_ids: np.ndarray, scores: np.ndarray) -> list[tuple[int, float]]:
+    """References ranked by the segment embeddings alone: each reference's best similarity among each
+    query segment's neighbours, summed over the query's segments, highest first (ties by id).
+    `ref_ids` and `scores` are the vector search's (segments, k) arrays, -1 where no neighbour.
+
+    A first stage that names a few recordings, so landmarks could be checked in those recordings'
+    postings only: a cost that does not grow with the catalogue (bench_shortlist measures how often
+    the right recording is among the first K)."""
+    found = ref_ids >= 0
+    if not found.any():
+        return []
+    rows = np.broadcast_to(np.arange(len(ref_ids))[:, None], ref_ids.shape)[found]
+    refs, values = ref_ids[found], scores[found].astype(np.float64)
+    order = np.lexsort((-values, refs, rows))  # by segment, then reference, best first
+    rows, refs, values = rows[order], refs[order], values[order]
+    first = np.r_[True, (rows[1:] != rows[:-1]) | (refs[1:] != refs[:-1])]  # each segment's best per reference
+    unique_refs, inverse = np.unique(refs[first], return_inverse=True)
+    totals = np.bincount(inverse, weights=values[first])
+    ranked = np.lexsort((unique_refs, -totals))
+    return [(int(unique_refs[i]), float(totals[i])) for i in ranked]

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from django.core.management import call_command
 from django.core.management.base import CommandError
 
 
@@ -73,3 +74,15 @@ def one_kernel_thread_per_worker(workers: int) -> None:
         os.environ.setdefault("CONTENTID_TORCH_THREADS", "1")
         index.faiss_threads(1)
         landmarks.fft_threads(1)
+
+
+def registered_catalogue(refs_list: str) -> dict[int, str]:
+    """Registers the references of an `id<TAB>path` list (register_audio) unless every one already is,
+    and returns every reference asset's id -> its recording's external id (the benchmarks' names)."""
+    from catalog.models import AudioAsset  # models load only once Django is set up
+
+    references = AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE)
+    wanted = {ref_id for ref_id, _ in read_id_path_list(refs_list)}
+    if not wanted <= set(references.values_list("recording__external_id", flat=True)):
+        call_command("register_audio", list_path=refs_list)
+    return dict(references.values_list("pk", "recording__external_id"))

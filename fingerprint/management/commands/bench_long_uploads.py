@@ -6,12 +6,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from catalog.models import AudioAsset
 from fingerprint import actions, long_upload_eval, params
-from fingerprint.management.commands._lists import ProgressBar, read_id_path_list
+from fingerprint.management.commands._lists import ProgressBar, read_id_path_list, registered_catalogue
 
 # Corpus tracks that are one of the indexed recordings under another name (bench_identify.PUBLIC_ALIASES):
 # not out of the catalogue, so never a host.
@@ -42,16 +40,9 @@ class Command(BaseCommand):
         hosts = read_id_path_list(options["hosts"]) if options["hosts"] else _corpus_hosts(data, {r for r, _ in refs})
         if not hosts:
             raise CommandError("No out-of-catalogue tracks to build uploads from.")
-        registered = set(
-            AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE).values_list("recording__external_id", flat=True)
-        )
-        if not {r for r, _ in refs} <= registered:
-            call_command("register_audio", list_path=refs_list)
+        names = registered_catalogue(refs_list)
         out = Path(options["out"] or data / "long_uploads")
         inserts = long_upload_eval.build_uploads(dict(hosts), dict(refs), out, options["seconds"], options["seed"])
-        names = dict(
-            AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE).values_list("pk", "recording__external_id")
-        )
         actions.load_indexes()
         matches: list[long_upload_eval.Found] = []
         audio_s = cpu_s = 0.0

@@ -7,12 +7,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from catalog.models import AudioAsset
 from fingerprint import actions, shortlist_eval
-from fingerprint.management.commands._lists import ProgressBar, read_id_path_list
+from fingerprint.management.commands._lists import ProgressBar, read_id_path_list, registered_catalogue
 
 
 class Command(BaseCommand):
@@ -35,15 +33,7 @@ class Command(BaseCommand):
             ks = [int(k) for k in options["ks"].split(",") if k.strip()]
         except ValueError as exc:
             raise CommandError(f"--ks must be comma-separated integers: {exc}") from exc
-        refs = read_id_path_list(str(suite / "refs.tsv"))
-        registered = set(
-            AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE).values_list("recording__external_id", flat=True)
-        )
-        if not {r for r, _ in refs} <= registered:
-            call_command("register_audio", list_path=str(suite / "refs.tsv"))
-        names = dict(
-            AudioAsset.objects.filter(kind=AudioAsset.Kind.REFERENCE).values_list("pk", "recording__external_id")
-        )
+        names = registered_catalogue(str(suite / "refs.tsv"))
         groups = _alias_groups(suite / "aliases.csv")
         with (suite / "truth.csv").open() as fh:
             truth = {row["query_id"]: row for row in csv.DictReader(fh) if row["ref_id"]}
